@@ -1,0 +1,44 @@
+# Routine commands. `make help` lists them. Everything runs from the project's own virtual environment.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACK ?= packs/it_helpdesk
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup train run eval test lint bench clean
+
+help: ## list the routine commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install the project with its dev tools
+
+train: $(STAMP) ## fit the default pack's local models (PACK=dir for another pack)
+	$(BIN)/triage train --pack $(PACK)
+
+run: $(STAMP) ## set up, train the default pack if needed, and triage its sample tickets
+	$(BIN)/python -m service.demo --pack $(PACK)
+
+eval: $(STAMP) ## run the pack's eval set and write eval-out/report.json + report.html
+	$(BIN)/triage train --pack $(PACK)
+	$(BIN)/triage eval --pack $(PACK) --data $(PACK)/eval.jsonl --out eval-out/$(notdir $(PACK))
+
+test: $(STAMP) ## set up and run the whole test suite (live services skip unless TRIAGE_REQUIRE_LIVE=1)
+	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff, mypy (strict on agent/, integrations/, guardrails/) and hadolint on the Dockerfile
+	$(BIN)/ruff check .
+	$(BIN)/mypy agent integrations guardrails eval service
+	$(BIN)/hadolint Dockerfile
+
+bench: $(STAMP) ## latency by ticket length, throughput, training time and peak memory, as a table
+	$(BIN)/python -m eval.bench --pack $(PACK)
+
+clean: ## remove the virtual environment, trained models and local state
+	rm -rf $(VENV) .triage eval-out packs/*/.model .pytest_cache .mypy_cache .ruff_cache

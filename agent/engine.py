@@ -1,0 +1,73 @@
+"""Running tickets through the graph: start a run, resume it with a reviewer's answer, read its outcome."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+
+from agent.context import TriageContext
+from agent.graph import build_graph
+from agent.result import decision_json
+from agent.state import ReviewAnswer, Ticket, TriageInput, TriageState
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    state: TriageState
+    latency_ms: float
+
+    def as_json(self) -> dict[str, Any]:
+        return decision_json(self.state, self.latency_ms)
+
+
+class TriageEngine:
+    """A compiled graph bound to one run context (one pack, one set of adapters)."""
+
+    def __init__(self, context: TriageContext, checkpointer: BaseCheckpointSaver[Any] | None = None) -> None:
+        if context.hold_for_review and checkpointer is None:
+            raise ValueError("holding escalations for review needs a checkpointer")
+        self.context = context
+        self.graph = build_graph(checkpointer)
+        self._durable = checkpointer is not None
+
+    def _config(self, run_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": run_id}}
+
+    def _state(self, values: dict[str, Any]) -> TriageState:
+        fields = TriageState.__dataclass_fields__
+        return TriageState(**{k: v for k, v in values.items() if k in fields})
+
+    def run(self, ticket: Ticket, run_id: str | None = None) -> RunOutcome:
+        """Triage one ticket; an approval escalation returns with status `awaiting_review`."""
+        run_id = run_id or uuid.uuid4().hex
+        started = time.perf_counter()
+        # "sync" durability: a run killed around an external write must be resumable from the last step.
+        values = self.graph.invoke(
+            TriageInput(ticket=ticket, run_id=run_id), self._config(run_id), context=self.context,
+            durability="sync" if self._durable else None,
+        )
+        return self._outcome(run_id, values, started)
+
+    def resume(self, run_id: str, answer: ReviewAnswer) -> RunOutcome:
+        """Continue a paused run with the reviewer's answer."""
+        started = time.perf_counter()
+        values = self.graph.invoke(
+            Command(resume=answer.model_dump()), self._config(run_id), context=self.context, durability="sync"
+        )
+        return self._outcome(run_id, values, started)
+
+    def pending(self, run_id: str) -> bool:
+        """Whether the run is paused at a review."""
+        snapshot = self.graph.get_state(self._config(run_id))
+        return bool(snapshot.interrupts)
+
+    def _outcome(self, run_id: str, values: dict[str, Any], started: float) -> RunOutcome:
+        state = self._state(values)
+        if self._durable and self.pending(run_id):
+            state.status = "awaiting_review"
+        return RunOutcome(state=state, latency_ms=(time.perf_counter() - started) * 1000)

@@ -1,0 +1,1 @@
+"""Local, offline models: text cleaning, the sentence encoder, TF-IDF, the classifier and KB retrieval."""

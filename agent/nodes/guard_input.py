@@ -1,0 +1,28 @@
+"""guard_input: limits on untrusted text, cleaning, and the one embedding every later node shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.context import TriageContext
+from agent.events import event
+from agent.models.text import clean_ticket
+from agent.state import TriageState
+from guardrails.limits import check_limits
+
+
+def guard_input(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any]:
+    """Apply size/encoding limits, clean the newest message and embed it once."""
+    ctx = runtime.context
+    text = f"{state.ticket.subject}\n{state.ticket.text}" if state.ticket.subject else state.ticket.text
+    limited = check_limits(text, ctx.pack.policy.limits.max_chars)
+    clean = clean_ticket(limited.text)
+    vector = ctx.encoder.encode([clean])[0]
+    return {
+        "clean_text": clean,
+        "vector": vector.tolist(),
+        "guard_flags": limited.flags,
+        "events": event("guard_input", "checked", flags=limited.flags, chars=len(text), clean_chars=len(clean)),
+    }

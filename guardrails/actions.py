@@ -1,0 +1,37 @@
+"""The action allow-list: the guarantee that does not depend on detecting anything.
+
+Whatever a ticket or a model says, the agent can only perform the kinds of action below, with field
+values the pack declares (its queues, categories and priorities). This runs in `act`, right before any
+external write.
+"""
+
+from __future__ import annotations
+
+from agent.pack import Pack
+from agent.state import ProposedAction
+
+ALLOWED_KINDS = {"reply", "route", "handoff", "reject", "none"}
+MAX_REPLY_CHARS = 10_000
+MAX_TAGS = 10
+
+
+def action_violations(action: ProposedAction, pack: Pack) -> list[str]:
+    """Why the action may not run (empty when it may)."""
+    problems: list[str] = []
+    if action.kind not in ALLOWED_KINDS:
+        problems.append(f"action kind '{action.kind}' is not allowed")
+    if action.queue is not None and action.queue not in pack.queues:
+        problems.append(f"queue '{action.queue}' is not a queue of the pack")
+    if action.category is not None and not pack.has_category(action.category):
+        problems.append(f"category '{action.category}' is not a category of the pack")
+    if action.priority is not None and action.priority not in pack.policy.priorities.values:
+        problems.append(f"priority '{action.priority}' is not one of {pack.policy.priorities.values}")
+    if action.kind == "reply" and not (action.reply or "").strip():
+        problems.append("a reply action needs reply text")
+    if action.kind != "reply" and action.reply:
+        problems.append("only a reply action may carry reply text")
+    if action.reply and len(action.reply) > MAX_REPLY_CHARS:
+        problems.append(f"reply longer than {MAX_REPLY_CHARS} characters")
+    if len(action.tags) > MAX_TAGS:
+        problems.append(f"more than {MAX_TAGS} tags")
+    return problems

@@ -1,0 +1,1 @@
+"""Front ends and persistence: the CLI, settings, the SQL store and (later) the HTTP service and workers."""

@@ -1,0 +1,96 @@
+"""The decision table: autonomy, thresholds, modes, owners, flags and out-of-scope handling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.pack import Pack, load_pack
+from agent.policy import decide_action
+from agent.state import Classification, Draft
+from tests.conftest import TINY_YAML, PackFactory
+
+
+@pytest.fixture
+def pack(make_pack: PackFactory) -> Pack:
+    return load_pack(make_pack())
+
+
+def cls(category: str | None, confidence: float = 0.9, oos: bool = False) -> Classification:
+    return Classification(category=category, confidence=confidence, alternatives=[(category or "billing", confidence)],
+                          out_of_scope=oos, oos_score=0.9 if oos else 0.1, priority="normal",
+                          queue=None if category is None else "identity")
+
+
+DRAFT = Draft(text="Hello, see KB-PW-1", citations=["KB-PW-1"])
+
+
+def test_confident_auto_category_with_a_draft_replies(pack: Pack) -> None:
+    d = decide_action(pack, "auto", cls("password_reset"), DRAFT, [], [], ["KB-PW-1"])
+    assert (d.decision, d.reasons, d.needs_approval) == ("auto_reply", ["confident"], False)
+    assert d.action.kind == "reply" and d.action.queue == "identity" and d.action.reply == DRAFT.text
+
+
+def test_without_a_kb_answer_it_routes(pack: Pack) -> None:
+    d = decide_action(pack, "auto", cls("password_reset"), None, [], [], [])
+    assert d.decision == "auto_route" and "no_kb_answer" in d.reasons and d.action.reply is None
+
+
+def test_low_confidence_needs_approval(pack: Pack) -> None:
+    d = decide_action(pack, "auto", cls("password_reset", 0.2), DRAFT, [], [], [])
+    assert d.decision == "escalate" and d.needs_approval and d.reasons[0] == "low_confidence"
+    assert d.action.kind == "reply"  # the full action is prepared for the reviewer
+
+
+def test_propose_autonomy_and_propose_mode(pack: Pack) -> None:
+    d = decide_action(pack, "auto", cls("billing"), DRAFT, [], [], [])
+    assert d.decision == "escalate" and "autonomy_propose" in d.reasons and d.needs_approval
+    d = decide_action(pack, "propose", cls("password_reset"), DRAFT, [], [], [])
+    assert d.decision == "escalate" and d.reasons == ["mode_propose"] and d.needs_approval
+
+
+def test_never_autonomy_hands_off_without_a_customer_reply(pack: Pack) -> None:
+    d = decide_action(pack, "auto", cls("security", 0.99), None, [], [], [])
+    assert d.decision == "escalate" and d.reasons == ["autonomy_never"] and not d.needs_approval
+    assert d.action.kind == "handoff" and d.action.queue == pack.policy.human_queue and d.action.reply is None
+    assert "security" in d.action.note  # the internal analysis note
+
+
+def test_out_of_scope_follows_the_pack_policy(make_pack: PackFactory) -> None:
+    escalating = load_pack(make_pack())
+    d = decide_action(escalating, "auto", cls(None, oos=True), None, [], [], [])
+    assert d.decision == "escalate" and d.reasons == ["out_of_scope"]
+    rejecting = load_pack(make_pack(name="rej", yaml_text=TINY_YAML + "  out_of_scope: reject\n"))
+    d = decide_action(rejecting, "auto", cls(None, oos=True), None, [], [], [])
+    assert d.decision == "reject" and d.action.kind == "reject"
+
+
+def test_pack_without_owner_never_acts_alone(make_pack: PackFactory) -> None:
+    text = TINY_YAML.replace('owner: {name: "Test Owner", email: "owner@example.com"}\n', "")
+    pack = load_pack(make_pack(yaml_text=text))
+    d = decide_action(pack, "auto", cls("password_reset"), DRAFT, [], [], [])
+    assert d.decision == "escalate" and "no_owner" in d.reasons
+
+
+def test_guard_and_output_flags(pack: Pack, tmp_path: Path) -> None:
+    d = decide_action(pack, "auto", cls("password_reset"), DRAFT, ["oversize"], [], [])
+    assert d.decision == "escalate" and "oversize" in d.reasons and d.action.kind == "handoff"
+    d = decide_action(pack, "auto", cls("password_reset"), DRAFT, [], ["url_not_allowed"], [])
+    assert d.decision == "escalate" and d.reasons == ["url_not_allowed"]
+    d = decide_action(pack, "auto", cls("password_reset"), DRAFT, ["empty_text"], [], [])
+    assert d.reasons == ["empty_text"]
+
+
+def test_guard_flag_actions_come_from_the_pack(make_pack: PackFactory) -> None:
+    text = TINY_YAML + "  guard: {oversize: continue, bad_encoding: reject}\n"
+    pack = load_pack(make_pack(yaml_text=text))
+    assert decide_action(pack, "auto", cls("password_reset"), DRAFT, ["oversize"], [], []).decision == "auto_reply"
+    assert decide_action(pack, "auto", cls("password_reset"), DRAFT, ["bad_encoding"], [], []).decision == "reject"
+
+
+def test_category_threshold_overrides_default(make_pack: PackFactory) -> None:
+    text = TINY_YAML.replace("  default_threshold: 0.4\n", "  default_threshold: 0.4\n  thresholds: {password_reset: 0.95}\n")
+    pack = load_pack(make_pack(yaml_text=text))
+    assert decide_action(pack, "auto", cls("password_reset", 0.9), DRAFT, [], [], []).decision == "escalate"
+    assert decide_action(pack, "auto", cls("password_reset", 0.96), DRAFT, [], [], []).decision == "auto_reply"

@@ -1,0 +1,47 @@
+"""Cleaning before embedding: users notice when a quoted thread or a signature decides the category."""
+
+from __future__ import annotations
+
+from agent.models.text import clean_ticket
+
+EMAIL = """Hi team,
+
+My VPN drops every ten minutes since the update.
+
+Thanks,
+Tom Becker
+Senior Analyst | Finance
++1 555 0100
+
+On Mon, 3 Nov 2025 at 09:12, IT Helpdesk wrote:
+> Your printer ticket has been closed.
+> Please reply if the printer jams again.
+"""
+
+
+def test_quoted_history_and_signature_are_dropped() -> None:
+    cleaned = clean_ticket(EMAIL)
+    assert "VPN drops every ten minutes" in cleaned
+    assert "printer" not in cleaned
+    assert "Tom Becker" not in cleaned and "555" not in cleaned
+
+
+def test_outlook_header_and_dash_signature() -> None:
+    text = "Printer on floor 3 is jammed.\n-- \nAnna\n\nFrom: IT <it@x.example>\nSent: Monday\nSubject: VPN"
+    assert clean_ticket(text) == "Printer on floor 3 is jammed."
+
+
+def test_mobile_footer_and_whitespace() -> None:
+    assert clean_ticket("can't   log in\n\n\nSent from my iPhone") == "can't log in"
+
+
+def test_zero_width_and_control_characters_are_removed() -> None:
+    assert clean_ticket("pass\u200bword\x00 reset") == "password reset"
+
+
+def test_all_quote_falls_back_to_the_whole_text() -> None:
+    assert clean_ticket("> please reset my password") == "> please reset my password"
+
+
+def test_length_is_capped() -> None:
+    assert len(clean_ticket("word " * 5000, max_chars=300)) == 300

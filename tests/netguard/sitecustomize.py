@@ -1,0 +1,9 @@
+"""Loaded by every Python subprocess the tests start (via PYTHONPATH): no network but loopback."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from netguard_rules import install  # noqa: E402
+
+install()
