@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import Command
+from langgraph.types import Command, Durability
 
 from agent.context import TriageContext
 from agent.graph import build_graph
@@ -35,7 +36,7 @@ class TriageEngine:
         self.graph = build_graph(checkpointer)
         self._durable = checkpointer is not None
 
-    def _config(self, run_id: str) -> dict[str, Any]:
+    def _config(self, run_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": run_id}}
 
     def _state(self, values: dict[str, Any]) -> TriageState:
@@ -47,18 +48,18 @@ class TriageEngine:
         run_id = run_id or uuid.uuid4().hex
         started = time.perf_counter()
         # "sync" durability: a run killed around an external write must be resumable from the last step.
+        durability: Durability | None = "sync" if self._durable else None
         values = self.graph.invoke(
             TriageInput(ticket=ticket, run_id=run_id), self._config(run_id), context=self.context,
-            durability="sync" if self._durable else None,
+            durability=durability,
         )
         return self._outcome(run_id, values, started)
 
     def resume(self, run_id: str, answer: ReviewAnswer) -> RunOutcome:
         """Continue a paused run with the reviewer's answer."""
         started = time.perf_counter()
-        values = self.graph.invoke(
-            Command(resume=answer.model_dump()), self._config(run_id), context=self.context, durability="sync"
-        )
+        command: Command[Any] = Command(resume=answer.model_dump())
+        values = self.graph.invoke(command, self._config(run_id), context=self.context, durability="sync")
         return self._outcome(run_id, values, started)
 
     def pending(self, run_id: str) -> bool:

@@ -31,7 +31,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[Any] | None = None) -> Compile
         ("retrieve", retrieve), ("draft", draft), ("check_output", check_output), ("decide", decide),
         ("escalate", escalate), ("act", act), ("record", record),
     ]:
-        g.add_node(name, node)  # type: ignore[call-overload]
+        g.add_node(name, node)
     g.add_edge(START, "control_gate")
     g.add_conditional_edges("control_gate", routing.after_gate)
     g.add_edge("guard_input", "classify")

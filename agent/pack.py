@@ -427,4 +427,5 @@ def load_pack(root: Path | str) -> Pack:
             raise PackError(path, "front matter, id", f"'{article.id}' is already used by {seen[article.id].name}")
         seen[article.id] = path
         articles.append(article)
-    return Pack(root=root, manifest=manifest, articles=tuple(articles), _by_name={c.name: c for c in manifest.categories})
+    by_name = {c.name: c for c in manifest.categories}
+    return Pack(root=root, manifest=manifest, articles=tuple(articles), _by_name=by_name)

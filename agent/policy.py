@@ -8,7 +8,7 @@ prepares the full action and waits for a reviewer (low confidence, `propose` aut
 from __future__ import annotations
 
 from agent.pack import Pack
-from agent.state import Classification, Decision, Draft, Mode, ProposedAction
+from agent.state import ActionKind, Classification, Decision, Draft, Mode, ProposedAction
 
 
 def _note(cls: Classification, reasons: list[str], articles: list[str]) -> str:
@@ -61,7 +61,7 @@ def decide_action(
     if stop:
         return handoff(stop)
 
-    kind = "reply" if draft is not None else "route"
+    kind: ActionKind = "reply" if draft is not None else "route"
     approval: list[str] = []
     if cls.confidence < pack.threshold(cls.category):
         approval.append("low_confidence")

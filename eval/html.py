@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import itertools
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ def calibration_bins(results: list[RowResult], bins: int = 10) -> tuple[list[flo
     hit = np.array([r.alternatives[0][0] == r.source.label for r in labelled], dtype=float)
     edges = np.linspace(0, 1, bins + 1)
     means, accs, counts, ece = [], [], [], 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
         if mask.sum():
             means.append(float(conf[mask].mean()))
@@ -71,7 +72,7 @@ def _plots(results: list[RowResult], report: dict[str, Any]) -> dict[str, str]:
         ax.grid(alpha=0.3)
         ax.set_title("Risk-coverage: what a confidence threshold buys")
         plots["Risk-coverage curve"] = _png(fig)
-    means, accs, counts, ece = calibration_bins(results)
+    means, accs, _counts, ece = calibration_bins(results)
     if means:
         fig, ax = plt.subplots(figsize=(5, 3.6))
         ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
@@ -129,7 +130,8 @@ def write_html(path: Path, report: dict[str, Any], results: list[RowResult]) -> 
                 "grounding", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"]
     rows = "".join(f"<tr><th>{k}</th><td>{_fmt(report.get(k))}</td></tr>" for k in headline)
     slo_rows = "".join(
-        f"<tr class='{'ok' if s['met'] else ('miss' if s['met'] is False else '')}'><th>{html.escape(s['slo'])}</th>"
+        f"<tr class='{'ok' if s['met'] else ('miss' if s['met'] is False else '')}'>"
+        f"<th>{html.escape(s['slo'])}</th>"
         f"<td>{_fmt(s['target'])}</td><td>{_fmt(s['value'])}</td>"
         f"<td>{'met' if s['met'] else ('MISSED' if s['met'] is False else 'not measured')}</td></tr>"
         for s in report.get("slo", [])
@@ -138,7 +140,7 @@ def write_html(path: Path, report: dict[str, Any], results: list[RowResult]) -> 
     cat_rows = "".join(
         f"<tr><th>{html.escape(name)}</th><td>{_fmt(m['precision'])}</td><td>{_fmt(m['recall'])}</td>"
         f"<td>{_fmt(m['f1'])}</td><td>{m['n']}</td></tr>"
-        for name, m in sorted(per_cat.items(), key=lambda kv: (kv[1]["f1"] is None, kv[1]["f1"] or 0))
+        for name, m in sorted(per_cat.items(), key=lambda kv: (kv[1]["f1"] is None, kv[1]["f1"] or 0.0))
     )
     mistakes = sorted(
         (r for r in results if r.source.label is not None and r.category != r.source.label
@@ -164,12 +166,14 @@ table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #d0d7de;p
 tr.ok td{{background:#e6ffec}}tr.miss td{{background:#ffebe9}}figure{{display:inline-block;margin:1rem}}
 .grid{{display:flex;flex-wrap:wrap}}</style></head><body>
 <h1>Triage eval: {html.escape(str(pack.get('name', '')))}</h1>
-<p>Pack version {html.escape(str(pack.get('version', '')))}, model trained {html.escape(str(pack.get('model_trained_at', '')))}
-, encoder {html.escape(str(pack.get('encoder', '')))}. Skipped rows (empty text): {len(report['skipped'])}.</p>
+<p>Pack version {html.escape(str(pack.get('version', '')))},
+model trained {html.escape(str(pack.get('model_trained_at', '')))},
+encoder {html.escape(str(pack.get('encoder', '')))}. Skipped rows (empty text): {len(report['skipped'])}.</p>
 <div class="grid"><div><h2>Numbers</h2><table>{rows}</table></div>
 <div><h2>SLOs</h2><table><tr><th>SLO</th><th>target</th><th>measured</th><th></th></tr>{slo_rows}</table></div></div>
 <h2>Plots</h2><div class="grid">{plots}</div>
-<h2>Per category</h2><table><tr><th>category</th><th>precision</th><th>recall</th><th>f1</th><th>n</th></tr>{cat_rows}</table>
+<h2>Per category</h2><table><tr><th>category</th><th>precision</th><th>recall</th><th>f1</th><th>n</th></tr>
+{cat_rows}</table>
 <h2>Worst automated mistakes</h2><table><tr><th>row</th><th>text</th><th>label</th><th>predicted</th><th>confidence</th>
 <th>reasons</th></tr>{mistake_rows}</table></body></html>"""
     path.write_text(page)

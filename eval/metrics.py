@@ -100,7 +100,8 @@ def compute_report(results: list[RowResult], categories: list[str], skipped: lis
         "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None,
         "per_category": per_category if has_labels else None,
         "oos_n": len(oos) if has_labels else None,
-        "oos_recall": _ratio(sum(1 for r in oos if r.decision in ("escalate", "reject")), len(oos)) if has_labels else None,
+        "oos_recall": (_ratio(sum(1 for r in oos if r.decision in ("escalate", "reject")), len(oos))
+                       if has_labels else None),
     })
 
     def right(r: RowResult) -> bool:

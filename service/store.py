@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Field, Session, SQLModel, create_engine, select
+from sqlalchemy import Engine, event
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from agent.state import MODES, AuditEvent, Mode
 
@@ -60,6 +60,15 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    if url.startswith("sqlite"):
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets readers (review list, audit show) run beside the writer; NORMAL survives a killed
+            # process without an fsync per commit.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
     SQLModel.metadata.create_all(engine)
     return engine
 
@@ -86,7 +95,7 @@ class SqlAudit:
         with Session(self.engine) as session:
             rows = session.exec(
                 select(AuditRecord).where(AuditRecord.ticket_id == ticket_id)
-                .order_by(AuditRecord.created_at, AuditRecord.run_id, AuditRecord.position)  # type: ignore[arg-type]
+                .order_by(col(AuditRecord.created_at), col(AuditRecord.run_id), col(AuditRecord.position))
             ).all()
             return [{"id": r.id, "node": r.node, "kind": r.kind, "data": json.loads(r.data_json),
                      "at": r.created_at.isoformat()} for r in rows]
@@ -104,7 +113,7 @@ class SqlControl:
             row = session.get(ControlRecord, scope)
             if row is None or row.mode not in MODES:
                 return self.default
-            return row.mode  # type: ignore[return-value]
+            return row.mode
 
     def set_mode(self, mode: Mode, scope: str = "global", changed_by: str = "cli", reason: str = "") -> None:
         if mode not in MODES:
@@ -144,6 +153,6 @@ class SqlRuns:
         with Session(self.engine) as session:
             rows = session.exec(
                 select(RunRecord).where(RunRecord.status == "awaiting_review")
-                .order_by(RunRecord.created_at)  # type: ignore[arg-type]
+                .order_by(col(RunRecord.created_at))
             ).all()
             return [json.loads(r.result_json) for r in rows]

@@ -1,6 +1,8 @@
 """escalate: pause for a reviewer, then carry their answer into the action.
 
-Nothing with a side effect sits before `interrupt()`: a resumed node re-runs from its start.
+Nothing with an external side effect sits before `interrupt()`: a resumed node re-runs from its start.
+The one write before it, the audit trail so far, is idempotent (deterministic event ids), so the trail
+shows the pending review while the run waits and a re-run rewrites the same rows.
 """
 
 from __future__ import annotations
@@ -48,14 +50,17 @@ def escalate(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, A
     assert state.decision is not None
     if not ctx.hold_for_review:
         return {"status": "awaiting_review", "events": event("escalate", "review_requested", held=False)}
+    requested = event("escalate", "review_requested", held=True, reasons=state.decision.reasons)
+    ctx.audit.write(state.run_id, state.ticket.id, [*state.events, *requested])
     answer = ReviewAnswer.model_validate(interrupt(review_request(state)))
     action = apply_review(state.decision, answer, ctx.pack.policy.human_queue)
     decision = state.decision.model_copy(
-        update={"action": action, "needs_approval": False, "reasons": [*state.decision.reasons, f"review_{answer.verdict}"]}
+        update={"action": action, "needs_approval": False,
+                "reasons": [*state.decision.reasons, f"review_{answer.verdict}"]}
     )
     return {
         "review": answer,
         "decision": decision,
-        "events": event("escalate", "reviewed", verdict=answer.verdict, reviewer=answer.reviewer,
+        "events": requested + event("escalate", "reviewed", verdict=answer.verdict, reviewer=answer.reviewer,
                         comment=answer.comment),
     }

@@ -90,7 +90,8 @@ def test_guard_flag_actions_come_from_the_pack(make_pack: PackFactory) -> None:
 
 
 def test_category_threshold_overrides_default(make_pack: PackFactory) -> None:
-    text = TINY_YAML.replace("  default_threshold: 0.4\n", "  default_threshold: 0.4\n  thresholds: {password_reset: 0.95}\n")
+    text = TINY_YAML.replace("  default_threshold: 0.4\n",
+                             "  default_threshold: 0.4\n  thresholds: {password_reset: 0.95}\n")
     pack = load_pack(make_pack(yaml_text=text))
     assert decide_action(pack, "auto", cls("password_reset", 0.9), DRAFT, [], [], []).decision == "escalate"
     assert decide_action(pack, "auto", cls("password_reset", 0.96), DRAFT, [], [], []).decision == "auto_reply"

@@ -4,6 +4,6 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from netguard_rules import install  # noqa: E402
+from netguard_rules import install
 
 install()
