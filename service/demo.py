@@ -8,16 +8,23 @@ import sys
 import textwrap
 from pathlib import Path
 
-from agent.models.bundle import MANIFEST, train_pack
+from agent.models.bundle import MANIFEST, NotTrainedError, load_models, train_pack
 from agent.pack import PackError, load_pack
 from agent.state import Ticket
 from service.cli import _live_engine, _settings
 
 
 def _needs_training(pack_dir: Path) -> bool:
+    """No models yet, models older than the pack, or models this version cannot read."""
     pack = load_pack(pack_dir)
     manifest = pack.model_dir / MANIFEST
-    return not manifest.exists() or json.loads(manifest.read_text()).get("pack_hash") != pack.content_hash()
+    if not manifest.exists() or json.loads(manifest.read_text()).get("pack_hash") != pack.content_hash():
+        return True
+    try:
+        load_models(pack)
+    except NotTrainedError:
+        return True
+    return False
 
 
 def main() -> int:
