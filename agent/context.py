@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from agent.models.classifier import Prediction
 from agent.models.encoder import TextEncoder, Vector
 from agent.pack import Pack
-from agent.state import AuditEvent, Mode, RetrievedArticle
+from agent.state import ActionOp, ApprovalRequest, AuditEvent, Mode, RetrievedArticle
 
 
 class Classifier(Protocol):
@@ -33,6 +33,18 @@ class Ticketing(Protocol):
     def add_note(self, ticket_id: str, body: str, *, idempotency_key: str) -> None: ...
 
     def add_reply(self, ticket_id: str, body: str, *, idempotency_key: str) -> None: ...
+
+
+class ActionQueue(Protocol):
+    """The outbox: the run's writes, queued in the same transaction as its decision, delivered later."""
+
+    def submit(self, run_id: str, ticket_id: str, ops: Sequence[ActionOp], decision: Mapping[str, Any]) -> None: ...
+
+
+class ApprovalBook(Protocol):
+    """Where pending approvals are registered so reviewers can find and answer them."""
+
+    def open(self, run_id: str, ticket_id: str, request: ApprovalRequest, payload: Mapping[str, Any]) -> None: ...
 
 
 class AuditSink(Protocol):
@@ -66,16 +78,37 @@ class MemoryAudit:
 
 
 @dataclass
-class NullTicketing:
-    """Writes nothing anywhere: eval runs are isolated from every helpdesk."""
+class NullActions:
+    """Queues nothing anywhere: eval runs are isolated from every helpdesk."""
 
-    def set_fields(self, ticket_id: str, fields: Mapping[str, str | list[str]], *, idempotency_key: str) -> None:
+    def submit(self, run_id: str, ticket_id: str, ops: Sequence[ActionOp], decision: Mapping[str, Any]) -> None:
         return None
 
-    def add_note(self, ticket_id: str, body: str, *, idempotency_key: str) -> None:
-        return None
 
-    def add_reply(self, ticket_id: str, body: str, *, idempotency_key: str) -> None:
+@dataclass
+class DirectActions:
+    """Applies queued writes at once through an adapter (tests and single-shot tools; no outbox)."""
+
+    ticketing: Ticketing
+
+    def submit(self, run_id: str, ticket_id: str, ops: Sequence[ActionOp], decision: Mapping[str, Any]) -> None:
+        for op in ops:
+            apply_op(self.ticketing, ticket_id, op)
+
+
+def apply_op(ticketing: Ticketing, ticket_id: str, op: ActionOp) -> None:
+    """Perform one queued write on the helpdesk."""
+    if op.op == "set_fields":
+        ticketing.set_fields(ticket_id, op.payload["fields"], idempotency_key=op.idempotency_key)
+    elif op.op == "add_note":
+        ticketing.add_note(ticket_id, op.payload["body"], idempotency_key=op.idempotency_key)
+    else:
+        ticketing.add_reply(ticket_id, op.payload["body"], idempotency_key=op.idempotency_key)
+
+
+@dataclass
+class NoApprovals:
+    def open(self, run_id: str, ticket_id: str, request: ApprovalRequest, payload: Mapping[str, Any]) -> None:
         return None
 
 
@@ -89,9 +122,10 @@ class TriageContext:
     encoder: TextEncoder
     classifier: Classifier
     retriever: Retriever
-    ticketing: Ticketing
+    actions: ActionQueue
     audit: AuditSink
     control: ControlReader
+    approvals: ApprovalBook = field(default_factory=NoApprovals)
     clock: Callable[[], datetime] = utc_now
     hold_for_review: bool = True
     """Pause escalations for a reviewer (needs a checkpointer). Eval runs set False: they only measure."""

@@ -62,6 +62,17 @@ class TriageEngine:
         values = self.graph.invoke(command, self._config(run_id), context=self.context, durability="sync")
         return self._outcome(run_id, values, started)
 
+    def continue_run(self, run_id: str) -> RunOutcome | None:
+        """Finish a run that a crash interrupted, from its last checkpoint (None if it has none)."""
+        snapshot = self.graph.get_state(self._config(run_id))
+        if not snapshot.values:
+            return None
+        started = time.perf_counter()
+        values = snapshot.values
+        if snapshot.next and not snapshot.interrupts:
+            values = self.graph.invoke(None, self._config(run_id), context=self.context, durability="sync")
+        return self._outcome(run_id, values, started)
+
     def pending(self, run_id: str) -> bool:
         """Whether the run is paused at a review."""
         snapshot = self.graph.get_state(self._config(run_id))

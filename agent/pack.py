@@ -92,6 +92,18 @@ class Limits(_Strict):
     """Longer tickets are truncated and flagged `oversize`."""
 
 
+class Breaker(_Strict):
+    """Demote a category to `propose` when humans keep overriding it or its actions keep failing."""
+
+    window: int = Field(default=50, gt=0)
+    """How many of the category's latest outcomes are looked at."""
+    min_samples: int = Field(default=10, gt=0)
+    max_override_rate: Probability = 0.3
+    """Share of reviewed tickets where the reviewer edited, rejected or rerouted the agent's proposal."""
+    max_error_rate: Probability = 0.2
+    """Share of the category's actions that failed delivery (dead letters)."""
+
+
 class Policy(_Strict):
     default_threshold: Probability = 0.5
     """Minimum calibrated confidence for the agent to act alone, unless `thresholds` says otherwise."""
@@ -107,6 +119,9 @@ class Policy(_Strict):
     guard: dict[StrictStr, GuardAction] = Field(default_factory=dict)
     """What each guard flag does; flags not listed escalate."""
     limits: Limits = Field(default_factory=Limits)
+    approval_ttl_hours: float = Field(default=72.0, gt=0)
+    """An approval request not answered in time sends the ticket to the human queue (`approval_expired`)."""
+    breaker: Breaker = Field(default_factory=Breaker)
 
 
 class PackManifest(_Strict):

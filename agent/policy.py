@@ -44,6 +44,8 @@ def decide_action(
                                 note=_note(cls, reasons, article_ids))
         return Decision(decision="reject", reasons=reasons, action=action)
 
+    if mode == "off":  # switched off for this category or action: humans take the ticket as it is
+        return Decision(decision="escalate", reasons=["mode_off"], action=ProposedAction(kind="none"))
     flag_actions = {flag: policy.guard.get(flag, "escalate") for flag in guard_flags}
     if "empty_text" in guard_flags:
         return handoff(["empty_text"])

@@ -25,6 +25,8 @@ def decision_json(state: TriageState, latency_ms: float) -> dict[str, Any]:
         "decision": decision.decision if decision else None,
         "reasons": decision.reasons if decision else [],
         "needs_approval": decision.needs_approval if decision else False,
+        "approval": {"digest": state.approval.digest, "expires_at": state.approval.expires_at.isoformat()}
+        if state.approval else None,
         "draft": state.draft.text if state.draft else None,
         "citations": state.draft.citations if state.draft else [],
         "articles": [a.model_dump() for a in state.articles],

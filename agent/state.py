@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
@@ -74,6 +75,22 @@ class ProposedAction(_Record):
     """Internal note explaining the decision (never shown to the customer)."""
 
 
+class ActionOp(_Record):
+    """One write on the helpdesk, queued in the outbox under its idempotency key."""
+
+    op: Literal["set_fields", "add_note", "add_reply"]
+    payload: dict[str, Any]
+    idempotency_key: str
+
+
+class ApprovalRequest(_Record):
+    """What a reviewer approves: the exact action (by digest), until it expires."""
+
+    digest: str
+    requested_at: datetime
+    expires_at: datetime
+
+
 class Decision(_Record):
     decision: DecisionKind
     reasons: list[str]
@@ -86,8 +103,11 @@ class Decision(_Record):
 class ReviewAnswer(_Record):
     """A reviewer's answer to an escalation."""
 
-    verdict: Literal["approve", "edit", "reject", "reroute"]
+    verdict: Literal["approve", "edit", "reject", "reroute", "expire"]
+    """`expire` is the system's answer when nobody answered in time."""
     reviewer: str
+    digest: str | None = None
+    """Digest of the action the reviewer saw; an answer about another action is refused."""
     reply: str | None = None
     """With `edit`: the reply text the reviewer wrote instead."""
     queue: str | None = None
@@ -100,7 +120,7 @@ class ActionResult(_Record):
     kind: ActionKind
     idempotency_key: str
     executed: bool
-    """False in shadow mode or when the action was suppressed; True when the helpdesk was written."""
+    """True when the writes were queued in the outbox (delivered by a worker); False when suppressed."""
     detail: str = ""
 
 
@@ -138,6 +158,8 @@ class TriageState:
     draft: Draft | None = None
     output_flags: list[str] = field(default_factory=list)
     decision: Decision | None = None
+    approval: ApprovalRequest | None = None
+    """Set by decide when a reviewer must approve: the action's digest and when the request expires."""
     review: ReviewAnswer | None = None
     status: Literal["running", "done", "awaiting_review", "left_for_humans"] = "running"
     actions: list[ActionResult] = field(default_factory=list)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.context import FixedControl, MemoryAudit, NullTicketing, TriageContext
+from agent.context import FixedControl, MemoryAudit, NullActions, TriageContext
 from agent.engine import TriageEngine
 from agent.models.bundle import load_models, train_pack
 from agent.models.encoder import bundled_tokenizer_path
@@ -59,7 +59,7 @@ def _engine(pack_dir: Path, durable_dir: Path | None) -> TriageEngine:
 
         checkpointer = sqlite_checkpointer(durable_dir / "checkpoints.db")
     context = TriageContext(pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
-                            ticketing=NullTicketing(), audit=MemoryAudit(), control=FixedControl("auto"),
+                            actions=NullActions(), audit=MemoryAudit(), control=FixedControl("auto"),
                             hold_for_review=checkpointer is not None, versions=models.versions)
     return TriageEngine(context, checkpointer=checkpointer)
 

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from agent.context import FixedControl, MemoryAudit, NullTicketing, TriageContext
+from agent.context import FixedControl, MemoryAudit, NullActions, TriageContext
 from agent.engine import TriageEngine
 from agent.models.bundle import TrainedModels
 from agent.pack import Pack
@@ -23,7 +23,7 @@ def eval_engine(pack: Pack, models: TrainedModels) -> TriageEngine:
     """The pack's policy and autonomy in `auto` mode, writing nowhere, never waiting for a reviewer."""
     context = TriageContext(
         pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
-        ticketing=NullTicketing(), audit=MemoryAudit(), control=FixedControl("auto"),
+        actions=NullActions(), audit=MemoryAudit(), control=FixedControl("auto"),
         hold_for_review=False, versions=models.versions,
     )
     return TriageEngine(context)

@@ -10,10 +10,11 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent import state
 
+# Every record type of the state module: a new one is registered the day it is added (a forgotten type
+# would come back from a checkpoint as a plain dict).
 CHECKPOINT_TYPES: list[type] = [
-    state.Ticket, state.Classification, state.RetrievedArticle, state.Draft, state.ProposedAction,
-    state.Decision, state.ReviewAnswer, state.ActionResult, state.AuditEvent, state.TriageInput,
-    state.TriageState,
+    obj for obj in vars(state).values()
+    if isinstance(obj, type) and obj.__module__ == state.__name__ and obj.__name__ != "_Record"
 ]
 
 

@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from agent.pack import PackError, load_pack
 
@@ -46,26 +46,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 # --- run --------------------------------------------------------------------------------------------------
 
 
-def _live_engine(pack_dir: Path, settings: Any) -> tuple[Any, Any, Any]:
-    """Engine on the embedded default: local helpdesk, SQLite state and checkpoints."""
-    from agent.context import TriageContext
-    from agent.engine import TriageEngine
-    from agent.models.bundle import load_models
-    from integrations.local import LocalHelpdesk
-    from service.checkpoints import sqlite_checkpointer
-    from service.store import SqlAudit, SqlControl, SqlRuns, make_engine
+def _embedded(pack_dir: Path | None = None) -> Any:
+    """The embedded default: local helpdesk, SQLite state and checkpoints under TRIAGE_HOME."""
+    from service.runtime import open_embedded
 
-    pack = load_pack(pack_dir)
-    models = load_models(pack, threads=settings.encoder_threads)
-    db = make_engine(settings.state_url)
-    helpdesk = LocalHelpdesk(settings.helpdesk_path)
-    context = TriageContext(
-        pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
-        ticketing=helpdesk, audit=SqlAudit(db), control=SqlControl(db, settings.default_mode),
-        versions=models.versions,
-    )
-    engine = TriageEngine(context, checkpointer=sqlite_checkpointer(settings.checkpoint_path))
-    return engine, helpdesk, SqlRuns(db)
+    return open_embedded(_settings(), pack_dir)
 
 
 def _settings() -> Any:
@@ -81,9 +66,11 @@ def _settings() -> Any:
         raise UsageError(f"environment variable {name}: {first['msg']}") from None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from agent.state import Ticket
+def _print(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
 
+
+def cmd_run(args: argparse.Namespace) -> int:
     if args.file:
         try:
             text = Path(args.file).read_text(encoding="utf-8")
@@ -93,14 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         text = args.text
     else:
         raise UsageError("give the ticket text as an argument or with --file")
-    settings = _settings()
-    engine, helpdesk, runs = _live_engine(args.pack or settings.pack, settings)
-    ticket_id = helpdesk.create_ticket(text, subject=args.subject or "", requester=args.requester)
-    outcome = engine.run(Ticket(id=ticket_id, text=text, subject=args.subject or "", requester=args.requester,
-                                channel="cli"))
-    result = outcome.as_json()
-    runs.save(result)
-    print(json.dumps(result, indent=2))
+    app = _embedded(args.pack)
+    _print(app.submit(text, subject=args.subject or "", requester=args.requester, channel="cli"))
     return EXIT_OK
 
 
@@ -155,17 +136,36 @@ def _report_keys() -> set[str]:
             "expected_action_accuracy", "grounding", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"}
 
 
-# --- control ----------------------------------------------------------------------------------------------
+# --- control ---------------------------------------------------------------------------------------------
+
+
+def _scope(args: argparse.Namespace) -> str:
+    if args.category and args.action:
+        raise UsageError("give --category or --action, not both")
+    if args.category:
+        return f"category:{args.category}"
+    if args.action:
+        return f"action:{args.action}"
+    return "global"
 
 
 def cmd_control(args: argparse.Namespace) -> int:
-    from service.store import SqlControl, make_engine
+    from service.control import ControlError, check_scope
 
-    settings = _settings()
-    control = SqlControl(make_engine(settings.state_url), settings.default_mode)
-    if args.mode:
-        control.set_mode(args.mode, changed_by=args.by, reason=args.reason or "")
-    print(json.dumps({"scope": "global", "mode": control.mode()}))
+    app = _embedded(args.pack)
+    if args.mode == "history":
+        _print(app.control.history())
+        return EXIT_OK
+    scope = _scope(args)
+    try:
+        check_scope(scope, app.pack.category_names)
+        if args.mode:
+            if not args.reason:
+                raise UsageError("say why the mode changes (--reason); it is recorded in the audit trail")
+            app.control.set_mode(args.mode, scope=scope, changed_by=args.by, reason=args.reason)
+    except ControlError as exc:
+        raise UsageError(str(exc)) from None
+    _print({"scope": scope, "mode": app.control.mode(scope), **app.control.modes()})
     return EXIT_OK
 
 
@@ -174,31 +174,97 @@ def cmd_control(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     from agent.state import ReviewAnswer
+    from service.approvals import ReviewError
 
-    settings = _settings()
-    engine, _helpdesk, runs = _live_engine(args.pack or settings.pack, settings)
+    app = _embedded(args.pack)
+    expired = app.expire_reviews()
     if args.review_cmd == "list":
-        pending = [r for r in runs.awaiting_review() if engine.pending(r["run_id"])]
-        print(json.dumps([{k: r[k] for k in ("run_id", "ticket_id", "category", "confidence", "decision",
-                                              "reasons", "draft")} for r in pending], indent=2))
+        _print({"pending": [{k: r[k] for k in ("run_id", "ticket_id", "category", "digest", "expires_at")}
+                            | {"reasons": r["request"]["reasons"], "action": r["request"]["action"]["kind"]}
+                            for r in app.approvals.pending()],
+                "expired_now": [r["run_id"] for r in expired]})
         return EXIT_OK
-    if not engine.pending(args.run_id):
-        raise UsageError(f"run {args.run_id} is not waiting for a review (unknown, or already answered)")
-    answer = ReviewAnswer(verdict=args.review_cmd, reviewer=args.reviewer, comment=args.comment or "")
-    result = engine.resume(args.run_id, answer).as_json()
-    runs.save(result)
-    print(json.dumps(result, indent=2))
+    request = app.approvals.get(args.run_id)
+    if request is None:
+        raise UsageError(f"run {args.run_id} has no review request")
+    if args.review_cmd == "show":
+        _print(request)
+        return EXIT_OK
+    verdicts: dict[str, Literal["approve", "edit", "reject", "reroute"]] = {
+        "approve": "approve", "edit": "edit", "reject": "reject", "reroute": "reroute"}
+    verdict = verdicts[args.review_cmd]
+    extra: dict[str, Any] = {}
+    if verdict == "edit":
+        extra["reply"] = Path(args.reply_file).read_text() if args.reply_file else args.reply
+        if not extra["reply"]:
+            raise UsageError("edit needs the new reply (--reply TEXT or --reply-file FILE)")
+    if verdict == "reroute":
+        if not app.pack.has_category(args.category):
+            raise UsageError(f"'{args.category}' is not a category of the pack ({', '.join(app.pack.category_names)})")
+        extra["category"] = args.category
+        extra["queue"] = app.pack.category(args.category).target_queue
+    answer = ReviewAnswer(verdict=verdict, reviewer=args.reviewer, comment=args.comment or "",
+                          digest=args.digest or request["digest"], **extra)
+    try:
+        _print(app.answer(args.run_id, answer))
+    except ReviewError as exc:
+        raise UsageError(str(exc)) from None
     return EXIT_OK
 
 
-# --- audit ------------------------------------------------------------------------------------------------
+# --- audit, outbox, recovery, PII -------------------------------------------------------------------------
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from service.store import SqlAudit, make_engine
+    app = _embedded(args.pack)
+    if args.audit_cmd == "show":
+        _print(app.audit.trail(args.ticket))
+        return EXIT_OK
+    count, problems = app.audit.verify()
+    if problems:
+        for problem in problems:
+            _say(f"audit: {problem}")
+        _say(f"audit: {len(problems)} problems in {count} entries")
+        return EXIT_SLO_MISSED
+    print(f"audit: {count} entries, chain intact")
+    return EXIT_OK
 
-    settings = _settings()
-    print(json.dumps(SqlAudit(make_engine(settings.state_url)).trail(args.ticket), indent=2))
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    app = _embedded(args.pack)
+    if args.outbox_cmd == "list":
+        _print(app.outbox.list(args.status))
+    elif args.outbox_cmd == "redrive":
+        count = app.outbox.redrive(args.ids or None)
+        report = app.deliver()
+        _print({"requeued": count, "delivered": report.delivered, "failed": report.failed, "dead": report.dead})
+    else:
+        report = app.deliver()
+        _print({"delivered": report.delivered, "failed": report.failed, "dead": report.dead})
+    return EXIT_OK
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    _print(_embedded(args.pack).recover())
+    return EXIT_OK
+
+
+def cmd_pii(args: argparse.Namespace) -> int:
+    app = _embedded(args.pack)
+    if args.pii_cmd == "purge":
+        _print({"purged": app.pii.purge_expired()})
+    else:
+        if not (args.ticket or args.requester):
+            raise UsageError("erase needs --ticket ID or --requester EMAIL")
+        _print({"erased": app.pii.erase(ticket_id=args.ticket, requester=args.requester)})
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from service.retention import prune_checkpoints
+
+    app = _embedded(args.pack)
+    _print(prune_checkpoints(app.settings.checkpoint_path, app.db, older_than_days=args.older_than_days))
     return EXIT_OK
 
 
@@ -230,28 +296,69 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("control", help="read or set the global mode (off, shadow, propose, auto)")
-    p.add_argument("mode", nargs="?", choices=["off", "shadow", "propose", "auto"])
+    p = sub.add_parser("control", help="read or set modes (off, shadow, propose, auto), globally or per scope")
+    p.add_argument("mode", nargs="?", choices=["off", "shadow", "propose", "auto", "history"])
+    p.add_argument("--category", help="scope: one category")
+    p.add_argument("--action", choices=["reply", "route", "handoff", "reject"], help="scope: one action kind")
     p.add_argument("--by", default="cli", help="who changes it (recorded)")
-    p.add_argument("--reason", help="why (recorded)")
+    p.add_argument("--reason", help="why (recorded; required to change a mode)")
+    p.add_argument("--pack", type=Path)
     p.set_defaults(func=cmd_control)
 
-    p = sub.add_parser("review", help="list escalations waiting for a reviewer, approve or reject them")
+    p = sub.add_parser("review", help="escalations waiting for a reviewer: list, show, approve, edit, reject, reroute")
     p.add_argument("--pack", type=Path)
     rsub = p.add_subparsers(dest="review_cmd", required=True)
     rsub.add_parser("list")
-    for verdict in ("approve", "reject"):
+    r = rsub.add_parser("show")
+    r.add_argument("run_id")
+    for verdict in ("approve", "edit", "reject", "reroute"):
         r = rsub.add_parser(verdict)
         r.add_argument("run_id")
         r.add_argument("--reviewer", required=True, help="who answers (recorded in the audit)")
         r.add_argument("--comment")
+        r.add_argument("--digest", help="the digest shown by `review show` (default: the pending request's)")
+        if verdict == "edit":
+            r.add_argument("--reply", help="the reply to send instead")
+            r.add_argument("--reply-file", help="read the reply to send from a file")
+        if verdict == "reroute":
+            r.add_argument("--category", required=True, help="the right category (its queue is used)")
     p.set_defaults(func=cmd_review)
 
-    p = sub.add_parser("audit", help="audit trails")
+    p = sub.add_parser("audit", help="audit trails: show a ticket's, verify the chain")
+    p.add_argument("--pack", type=Path)
     asub = p.add_subparsers(dest="audit_cmd", required=True)
     a = asub.add_parser("show", help="a ticket's audit trail")
     a.add_argument("ticket")
+    asub.add_parser("verify", help="check the hash chain; exit 1 naming every edited, deleted or reordered entry")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("outbox", help="helpdesk writes: list, deliver, redrive dead letters")
+    p.add_argument("--pack", type=Path)
+    osub = p.add_subparsers(dest="outbox_cmd", required=True)
+    o = osub.add_parser("list")
+    o.add_argument("--status", choices=["pending", "delivered", "dead"])
+    osub.add_parser("deliver")
+    o = osub.add_parser("redrive")
+    o.add_argument("ids", nargs="*", type=int, help="dead letters to requeue (default: all)")
+    p.set_defaults(func=cmd_outbox)
+
+    p = sub.add_parser("recover", help="finish runs, answers and writes that a crash interrupted")
+    p.add_argument("--pack", type=Path)
+    p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser("pii", help="the PII store: erase a person's or ticket's text, purge expired text")
+    p.add_argument("--pack", type=Path)
+    psub = p.add_subparsers(dest="pii_cmd", required=True)
+    e = psub.add_parser("erase")
+    e.add_argument("--ticket")
+    e.add_argument("--requester")
+    psub.add_parser("purge")
+    p.set_defaults(func=cmd_pii)
+
+    p = sub.add_parser("prune", help="delete checkpoints of finished runs older than N days")
+    p.add_argument("--older-than-days", type=float, default=30.0)
+    p.add_argument("--pack", type=Path)
+    p.set_defaults(func=cmd_prune)
     return parser
 
 

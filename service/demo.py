@@ -10,8 +10,8 @@ from pathlib import Path
 
 from agent.models.bundle import MANIFEST, NotTrainedError, load_models, train_pack
 from agent.pack import PackError, load_pack
-from agent.state import Ticket
-from service.cli import _live_engine, _settings
+from service.cli import _settings
+from service.runtime import open_embedded
 
 
 def _needs_training(pack_dir: Path) -> bool:
@@ -36,20 +36,18 @@ def main() -> int:
             print(f"Training {args.pack} (once; later runs reuse {args.pack}/.model/) ...", flush=True)
             train_pack(load_pack(args.pack), progress=lambda m: print(f"  {m}", flush=True))
         settings = _settings()
-        engine, helpdesk, runs = _live_engine(args.pack, settings)
+        app = open_embedded(settings, args.pack)
     except PackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     samples = [json.loads(line) for line in (args.pack / "samples.jsonl").read_text().splitlines() if line.strip()]
-    print(f"\nTriaging {len(samples)} sample tickets with pack '{engine.context.pack.name}' "
-          f"(state in {settings.home}/, mode {engine.context.control.mode()}):\n")
+    print(f"\nTriaging {len(samples)} sample tickets with pack '{app.pack.name}' "
+          f"(state in {settings.home}/, mode {app.control.mode()}):\n")
     for sample in samples:
-        ticket_id = helpdesk.create_ticket(sample["text"], subject=sample.get("subject", ""))
-        result = engine.run(Ticket(id=ticket_id, text=sample["text"], channel="demo")).as_json()
-        runs.save(result)
+        result = app.submit(sample["text"], subject=sample.get("subject", ""), channel="demo")
         excerpt = textwrap.shorten(" ".join(sample["text"].split()), 90)
         category = result["category"] or "(out of scope)"
-        print(f"ticket {ticket_id}: {excerpt}")
+        print(f"ticket {result['ticket_id']}: {excerpt}")
         print(f"  -> {result['decision']:<10} {category} ({result['confidence']:.2f}), priority {result['priority']}, "
               f"queue {result['queue']}; reasons: {', '.join(result['reasons'])}; "
               f"cites: {', '.join(result['citations']) or '-'}; {result['status']}, {result['latency_ms']:.0f} ms\n")

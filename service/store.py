@@ -1,49 +1,118 @@
-"""The state database (SQLModel): runs, audit events and control modes.
+"""The state database (SQLModel): every table of the agent's durable state, and the engine that holds them.
 
-SQLite by default; the same models run on PostgreSQL. The audit sink writes each event under a
-deterministic id (run, position, node), so a record node that runs twice writes nothing twice.
+SQLite by default, the same models on PostgreSQL. Tables:
+    tickets           one row per ticket the agent saw (no text: that is PII, see ticket_texts)
+    runs              each run's latest outcome (the decision JSON)
+    audit_events      the tamper-evident trail (hash chain, see service.audit)
+    audit_anchors     periodic copies of the chain head, so a deleted tail is found too
+    outbox            helpdesk writes waiting for delivery, delivered, or dead-lettered
+    approvals         pending and answered review requests (digest, expiry, single use)
+    control_modes     the live mode of each scope; control_changes, who changed what and why
+    breakers          categories demoted by the circuit breaker, until a person resets them
+    ticket_texts      the PII store: raw ticket text, with its own retention, outside the chain
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
-from sqlmodel import Field, Session, SQLModel, col, create_engine, select
-
-from agent.state import MODES, AuditEvent, Mode
+from sqlalchemy import Engine, UniqueConstraint, event
+from sqlmodel import Field, Session, SQLModel, create_engine
 
 
-def _now() -> datetime:
+def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without a zone: they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class TicketRecord(SQLModel, table=True):
+    __tablename__ = "tickets"
+    ticket_id: str = Field(primary_key=True)
+    channel: str = "api"
+    latest_run_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class RunRecord(SQLModel, table=True):
     __tablename__ = "runs"
     run_id: str = Field(primary_key=True)
     ticket_id: str = Field(index=True)
-    status: str
+    status: str = Field(index=True)
     decision: str | None = None
+    category: str | None = None
     result_json: str = "{}"
-    created_at: datetime = Field(default_factory=_now)
-    updated_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class AuditRecord(SQLModel, table=True):
     __tablename__ = "audit_events"
-    id: str = Field(primary_key=True)
-    """`{run_id}:{position:04d}:{node}`: the same event written twice lands on the same row."""
+    seq: int = Field(primary_key=True)
+    """Position in the chain: 1, 2, 3, ... with no gaps."""
+    id: str = Field(unique=True)
+    """`{run_id}:{position:04d}:{node}`: the same event written twice lands on the same id."""
     run_id: str = Field(index=True)
     ticket_id: str = Field(index=True)
-    position: int
     node: str
     kind: str
     data_json: str
-    created_at: datetime = Field(default_factory=_now)
+    created_at: str
+    """ISO-8601 UTC text, exactly as hashed."""
+    prev_hash: str
+    hash: str
+
+
+class AuditAnchor(SQLModel, table=True):
+    __tablename__ = "audit_anchors"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int
+    hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxRecord(SQLModel, table=True):
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True)
+    run_id: str = Field(index=True)
+    ticket_id: str = Field(index=True)
+    category: str | None = None
+    op: str
+    payload_json: str
+    status: str = Field(default="pending", index=True)
+    """pending | delivered | dead"""
+    attempts: int = 0
+    last_error: str = ""
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
+
+
+class ApprovalRecord(SQLModel, table=True):
+    __tablename__ = "approvals"
+    run_id: str = Field(primary_key=True)
+    ticket_id: str = Field(index=True)
+    category: str | None = None
+    digest: str
+    payload_json: str
+    status: str = Field(default="pending", index=True)
+    """pending | answered | expired; an answered request is never answered again."""
+    requested_at: datetime
+    expires_at: datetime
+    verdict: str | None = None
+    answer_json: str | None = None
+    answered_by: str | None = None
+    answered_at: datetime | None = None
+    resumed: bool = False
+    """The run has been resumed with the answer (a crash in between is finished by `recover`)."""
 
 
 class ControlRecord(SQLModel, table=True):
@@ -52,107 +121,73 @@ class ControlRecord(SQLModel, table=True):
     mode: str
     changed_by: str
     reason: str = ""
-    changed_at: datetime = Field(default_factory=_now)
+    changed_at: datetime = Field(default_factory=utcnow)
+
+
+class ControlChange(SQLModel, table=True):
+    __tablename__ = "control_changes"
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(index=True)
+    old_mode: str | None
+    new_mode: str
+    changed_by: str
+    reason: str = ""
+    changed_at: datetime = Field(default_factory=utcnow)
+
+
+class BreakerRecord(SQLModel, table=True):
+    __tablename__ = "breakers"
+    category: str = Field(primary_key=True)
+    tripped_at: datetime = Field(default_factory=utcnow)
+    reason: str
+    previous_mode: str | None = None
+
+
+class TicketText(SQLModel, table=True):
+    __tablename__ = "ticket_texts"
+    __table_args__ = (UniqueConstraint("ticket_id", "run_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: str = Field(index=True)
+    run_id: str
+    requester: str | None = Field(default=None, index=True)
+    text: str
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
 
 
 def make_engine(url: str) -> Engine:
     """An engine for the URL, creating the SQLite file's folder and the tables if needed."""
+    sqlite = url.startswith("sqlite")
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
-    if url.startswith("sqlite"):
+    engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
+    if sqlite:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             # WAL lets readers (review list, audit show) run beside the writer; NORMAL survives a killed
-            # process without an fsync per commit.
+            # process without an fsync per commit. Autocommit off: we issue BEGIN IMMEDIATE ourselves.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # Take the write lock at the start of every transaction: read-then-write sequences (the
+            # audit chain head, single-use approvals) then never interleave between processes.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
     SQLModel.metadata.create_all(engine)
     return engine
 
 
-class SqlAudit:
-    """AuditSink on the state database."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def write(self, run_id: str, ticket_id: str, events: Sequence[AuditEvent]) -> None:
-        with Session(self.engine) as session:
-            for position, ev in enumerate(events):
-                row_id = f"{run_id}:{position:04d}:{ev.node}"
-                if session.get(AuditRecord, row_id) is None:
-                    session.add(AuditRecord(
-                        id=row_id, run_id=run_id, ticket_id=ticket_id, position=position, node=ev.node,
-                        kind=ev.kind, data_json=json.dumps(ev.data, default=str, sort_keys=True),
-                    ))
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One session, committed on success, rolled back on any error."""
+    with Session(engine) as session:
+        try:
+            yield session
             session.commit()
-
-    def trail(self, ticket_id: str) -> list[dict[str, Any]]:
-        """A ticket's audit events in order."""
-        with Session(self.engine) as session:
-            rows = session.exec(
-                select(AuditRecord).where(AuditRecord.ticket_id == ticket_id)
-                .order_by(col(AuditRecord.created_at), col(AuditRecord.run_id), col(AuditRecord.position))
-            ).all()
-            return [{"id": r.id, "node": r.node, "kind": r.kind, "data": json.loads(r.data_json),
-                     "at": r.created_at.isoformat()} for r in rows]
-
-
-class SqlControl:
-    """Control modes on the state database, read fresh for every ticket."""
-
-    def __init__(self, engine: Engine, default: Mode = "auto") -> None:
-        self.engine = engine
-        self.default = default
-
-    def mode(self, scope: str = "global") -> Mode:
-        with Session(self.engine) as session:
-            row = session.get(ControlRecord, scope)
-            if row is None or row.mode not in MODES:
-                return self.default
-            return row.mode
-
-    def set_mode(self, mode: Mode, scope: str = "global", changed_by: str = "cli", reason: str = "") -> None:
-        if mode not in MODES:
-            raise ValueError(f"unknown mode '{mode}' (one of {', '.join(MODES)})")
-        with Session(self.engine) as session:
-            row = session.get(ControlRecord, scope)
-            if row is None:
-                row = ControlRecord(scope=scope, mode=mode, changed_by=changed_by, reason=reason)
-            else:
-                row.mode, row.changed_by, row.reason, row.changed_at = mode, changed_by, reason, _now()
-            session.add(row)
-            session.commit()
-
-
-class SqlRuns:
-    """The latest known outcome of each run (for `review list` and reads by ticket)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def save(self, result: dict[str, Any]) -> None:
-        with Session(self.engine) as session:
-            row = session.get(RunRecord, result["run_id"]) or RunRecord(
-                run_id=result["run_id"], ticket_id=result["ticket_id"], status=result["status"]
-            )
-            row.status, row.decision = result["status"], result["decision"]
-            row.result_json, row.updated_at = json.dumps(result), _now()
-            session.add(row)
-            session.commit()
-
-    def get(self, run_id: str) -> dict[str, Any] | None:
-        with Session(self.engine) as session:
-            row = session.get(RunRecord, run_id)
-            return json.loads(row.result_json) if row else None
-
-    def awaiting_review(self) -> list[dict[str, Any]]:
-        with Session(self.engine) as session:
-            rows = session.exec(
-                select(RunRecord).where(RunRecord.status == "awaiting_review")
-                .order_by(col(RunRecord.created_at))
-            ).all()
-            return [json.loads(r.result_json) for r in rows]
+        except BaseException:
+            session.rollback()
+            raise

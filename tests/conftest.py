@@ -17,6 +17,9 @@ import pytest
 
 from tests import netguard_rules
 
+# A state type missing from the checkpoint serializer's allow-list must fail loudly, not turn into a dict.
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 DEFAULT_PACK = ROOT / "packs" / "it_helpdesk"

@@ -1,7 +1,9 @@
-"""act: perform the decided action on the ticket, the only node that writes outside the agent.
+"""act: turn the decided action into helpdesk writes and queue them in the outbox.
 
-Modes and the action allow-list are checked again right here, before any write: a mode switched off
-mid-run, or an action that a ticket or a model smuggled in, never reaches the helpdesk.
+The modes and the action allow-list are checked again right here, before anything is queued: a mode
+switched off mid-run, or an action that a ticket or a model smuggled in, never reaches the helpdesk.
+The writes go to the outbox in the same transaction as the decision, each under an idempotency key made
+from the run, so a crash or a retry never writes twice; a worker delivers them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from langgraph.runtime import Runtime
 
 from agent.context import TriageContext
 from agent.events import event
-from agent.state import ActionResult, ProposedAction, TriageState
+from agent.modes import effective_mode
+from agent.state import ActionOp, ActionResult, ProposedAction, TriageState
 from guardrails.actions import action_violations
 
 
@@ -29,29 +32,38 @@ def _fields(action: ProposedAction) -> dict[str, str | list[str]]:
     return fields
 
 
+def action_ops(run_id: str, action: ProposedAction) -> list[ActionOp]:
+    """The helpdesk writes of an action, in delivery order: fields, the internal note, the reply."""
+    key = f"{run_id}:{action.kind}"
+    ops = [ActionOp(op="set_fields", payload={"fields": _fields(action)}, idempotency_key=f"{key}:fields")]
+    if action.note:
+        ops.append(ActionOp(op="add_note", payload={"body": action.note}, idempotency_key=f"{key}:note"))
+    if action.kind == "reply" and action.reply:
+        ops.append(ActionOp(op="add_reply", payload={"body": action.reply}, idempotency_key=f"{key}:reply"))
+    return ops
+
+
 def act(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any]:
-    """Write fields, the internal note and (for replies) the public reply, each with an idempotency key."""
+    """Re-check modes and the allow-list, then queue the writes with the decision."""
     ctx = runtime.context
     assert state.decision is not None
     action = state.decision.action
     key = f"{state.run_id}:{action.kind}"
     final_status = "done" if action.kind in ("reply", "route", "reject") else "left_for_humans"
-    mode = ctx.control.mode("global")
+    mode = effective_mode(ctx.control, action.category, action.kind)
     if mode in ("off", "shadow") or action.kind == "none":
         result = ActionResult(kind=action.kind, idempotency_key=key, executed=False, detail=f"mode {mode}: not written")
         return {"actions": [result], "status": final_status,
-                "events": event("act", "suppressed", mode=mode, action=action.model_dump())}
+                "events": event("act", "suppressed", mode=mode, action=action.model_dump(mode="json"))}
     problems = action_violations(action, ctx.pack)
     if problems:
         result = ActionResult(kind=action.kind, idempotency_key=key, executed=False, detail="; ".join(problems))
         return {"actions": [result], "status": "left_for_humans",
-                "events": event("act", "blocked", problems=problems, action=action.model_dump())}
-    ticket_id = state.ticket.id
-    ctx.ticketing.set_fields(ticket_id, _fields(action), idempotency_key=f"{key}:fields")
-    if action.note:
-        ctx.ticketing.add_note(ticket_id, action.note, idempotency_key=f"{key}:note")
-    if action.kind == "reply" and action.reply:
-        ctx.ticketing.add_reply(ticket_id, action.reply, idempotency_key=f"{key}:reply")
-    result = ActionResult(kind=action.kind, idempotency_key=key, executed=True)
+                "events": event("act", "blocked", problems=problems, action=action.model_dump(mode="json"))}
+    ops = action_ops(state.run_id, action)
+    decision = {"decision": state.decision.decision, "reasons": state.decision.reasons, "status": final_status}
+    ctx.actions.submit(state.run_id, state.ticket.id, ops, decision)
+    result = ActionResult(kind=action.kind, idempotency_key=key, executed=True, detail=f"{len(ops)} writes queued")
     return {"actions": [result], "status": final_status,
-            "events": event("act", "executed", action=action.model_dump())}
+            "events": event("act", "queued", action=action.model_dump(mode="json"),
+                            keys=[op.idempotency_key for op in ops])}

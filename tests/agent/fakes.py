@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from langgraph.runtime import Runtime
 
-from agent.context import FixedControl, MemoryAudit, TriageContext
+from agent.context import DirectActions, FixedControl, MemoryAudit, TriageContext
 from agent.models.classifier import Prediction
 from agent.models.encoder import Vector
 from agent.pack import Pack
@@ -81,9 +81,11 @@ def prediction(label: str = "password_reset", p: float = 0.9, oos: bool = False)
 def runtime(pack: Pack, **overrides: Any) -> Runtime[TriageContext]:
     parts: dict[str, Any] = {
         "pack": pack, "encoder": FakeEncoder(), "classifier": FakeClassifier(prediction()),
-        "retriever": FakeRetriever(), "ticketing": RecordingTicketing(), "audit": MemoryAudit(),
+        "retriever": FakeRetriever(), "actions": DirectActions(RecordingTicketing()), "audit": MemoryAudit(),
         "control": FixedControl("auto"), "hold_for_review": False,
     }
+    if "ticketing" in overrides:
+        overrides["actions"] = DirectActions(overrides.pop("ticketing"))
     parts.update(overrides)
     return Runtime(context=TriageContext(**parts))
 

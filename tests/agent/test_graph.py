@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.context import ControlReader, FixedControl, MemoryAudit, TriageContext
+from agent.context import ControlReader, DirectActions, FixedControl, MemoryAudit, TriageContext
 from agent.engine import TriageEngine
 from agent.models.bundle import load_models
 from agent.pack import load_pack
@@ -27,7 +27,7 @@ def world(tiny_pack: Path, tmp_path: Path) -> Callable[..., tuple[TriageEngine, 
                                                                                    MemoryAudit]:
         desk, audit = LocalHelpdesk(tmp_path / "desk.db"), MemoryAudit()
         context = TriageContext(pack=pack, encoder=models.encoder, classifier=models.classifier,
-                                retriever=models.kb, ticketing=desk, audit=audit,
+                                retriever=models.kb, actions=DirectActions(desk), audit=audit,
                                 control=control or FixedControl("auto"), hold_for_review=durable,
                                 versions=models.versions)
         saver = sqlite_checkpointer(tmp_path / "ckpt.db") if durable else None
@@ -97,7 +97,8 @@ def test_propose_category_waits_for_a_reviewer_then_acts(world: Any, make_ticket
     assert result["decision"] == "escalate" and "autonomy_propose" in result["reasons"]
     assert result["status"] == "awaiting_review" and engine.pending(result["run_id"])
     assert desk.get_ticket(result["ticket_id"]).comments == []  # nothing written before approval
-    done = engine.resume(result["run_id"], ReviewAnswer(verdict="approve", reviewer="ana")).as_json()
+    done = engine.resume(result["run_id"], ReviewAnswer(verdict="approve", reviewer="ana",
+                                                        digest=result["approval"]["digest"])).as_json()
     assert done["status"] == "done" and "review_approve" in done["reasons"]
     assert not engine.pending(result["run_id"])
     ticket = desk.get_ticket(result["ticket_id"])
@@ -109,7 +110,8 @@ def test_propose_category_waits_for_a_reviewer_then_acts(world: Any, make_ticket
 def test_rejected_proposal_hands_the_ticket_to_humans(world: Any, make_ticket: Any) -> None:
     engine, desk, _ = world()
     result = triage(engine, desk, "where can I download my invoice", make_ticket).as_json()
-    done = engine.resume(result["run_id"], ReviewAnswer(verdict="reject", reviewer="bo")).as_json()
+    done = engine.resume(result["run_id"], ReviewAnswer(verdict="reject", reviewer="bo",
+                                                        digest=result["approval"]["digest"])).as_json()
     ticket = desk.get_ticket(result["ticket_id"])
     assert done["status"] == "left_for_humans" and ticket.fields["queue"] == "triage"
     assert all(not c["public"] for c in ticket.comments)
@@ -120,7 +122,8 @@ def test_a_paused_run_survives_a_new_engine(world: Any, make_ticket: Any) -> Non
     result = triage(engine, desk, "the invoice amount is wrong", make_ticket).as_json()
     fresh, _, _ = world()  # same checkpoint file, new process-like engine
     assert fresh.pending(result["run_id"])
-    assert fresh.resume(result["run_id"], ReviewAnswer(verdict="approve", reviewer="c")).as_json()["status"] == "done"
+    assert fresh.resume(result["run_id"], ReviewAnswer(verdict="approve", reviewer="c",
+                                                  digest=result["approval"]["digest"])).as_json()["status"] == "done"
 
 
 def test_out_of_scope_and_empty_tickets_escalate(world: Any, make_ticket: Any) -> None:

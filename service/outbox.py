@@ -1,0 +1,140 @@
+"""The outbox: helpdesk writes queued with the decision, delivered with retries, then dead-lettered.
+
+`submit` runs inside the act node: the run's decision and its writes commit in one transaction, so a
+crash leaves either both or neither. `deliver_due` is the worker: each write carries its idempotency
+key to the adapter, so a crash between the helpdesk's answer and the row's update re-delivers a write
+the helpdesk has already seen, and the helpdesk ignores it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from agent.context import Ticketing, apply_op
+from agent.state import ActionOp
+from service.store import OutboxRecord, RunRecord, as_utc, transaction, utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try: 2, 4, 8, ... seconds, at most 10 minutes."""
+    return timedelta(seconds=min(600, 2**attempts))
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    delivered: int
+    failed: int
+    dead: int
+
+
+class SqlOutbox:
+    """ActionQueue on the state database, plus the delivery worker's loop body."""
+
+    def __init__(self, engine: Engine, max_attempts: int = MAX_ATTEMPTS,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.max_attempts = max_attempts
+        self.clock = clock
+
+    def submit(self, run_id: str, ticket_id: str, ops: Sequence[ActionOp], decision: Mapping[str, Any]) -> None:
+        """Queue the writes and record the decision in one transaction (repeat calls add nothing)."""
+        with transaction(self.engine) as session:
+            existing = set(session.exec(
+                select(OutboxRecord.idempotency_key).where(col(OutboxRecord.run_id) == run_id)
+            ).all())
+            for op in ops:
+                if op.idempotency_key not in existing:
+                    session.add(OutboxRecord(
+                        idempotency_key=op.idempotency_key, run_id=run_id, ticket_id=ticket_id,
+                        category=op.payload.get("fields", {}).get("category") if op.op == "set_fields" else None,
+                        op=op.op, payload_json=json.dumps(op.payload), next_attempt_at=self.clock(),
+                    ))
+            run = session.get(RunRecord, run_id) or RunRecord(run_id=run_id, ticket_id=ticket_id, status="running")
+            run.decision = str(decision.get("decision"))
+            run.status = str(decision.get("status", run.status))
+            run.updated_at = utcnow()
+            session.add(run)
+
+    def deliver_due(self, ticketing: Ticketing, ticket_id: str | None = None) -> DeliveryReport:
+        """Deliver every pending write whose time has come, oldest first, in order within a ticket."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            query = select(OutboxRecord).where(OutboxRecord.status == "pending").order_by(col(OutboxRecord.id))
+            if ticket_id is not None:
+                query = query.where(OutboxRecord.ticket_id == ticket_id)
+            due = [r for r in session.exec(query).all() if as_utc(r.next_attempt_at) <= now]
+        delivered = failed = dead = 0
+        blocked: set[str] = set()  # a ticket whose earlier write failed waits: writes stay in order
+        for row in due:
+            if row.ticket_id in blocked:
+                continue
+            op = ActionOp(op=row.op, payload=json.loads(row.payload_json),  # type: ignore[arg-type]
+                          idempotency_key=row.idempotency_key)
+            try:
+                apply_op(ticketing, row.ticket_id, op)
+            except Exception as exc:  # any adapter failure is retried, then dead-lettered
+                blocked.add(row.ticket_id)
+                went_dead = self._failed(row.id, exc)
+                failed += 1
+                dead += int(went_dead)
+                continue
+            self._delivered(row.id)
+            delivered += 1
+        return DeliveryReport(delivered, failed, dead)
+
+    def _delivered(self, row_id: int | None) -> None:
+        with transaction(self.engine) as session:
+            row = session.get(OutboxRecord, row_id)
+            if row is not None:
+                row.status, row.delivered_at = "delivered", utcnow()
+                session.add(row)
+
+    def _failed(self, row_id: int | None, exc: Exception) -> bool:
+        with transaction(self.engine) as session:
+            row = session.get(OutboxRecord, row_id)
+            if row is None:
+                return False
+            row.attempts += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            if row.attempts >= self.max_attempts:
+                row.status = "dead"
+                logger.error("outbox: %s dead-lettered after %d attempts: %s", row.idempotency_key, row.attempts,
+                             row.last_error)
+            else:
+                row.next_attempt_at = self.clock() + backoff(row.attempts)
+                logger.warning("outbox: %s failed (attempt %d): %s", row.idempotency_key, row.attempts,
+                               row.last_error)
+            session.add(row)
+            return row.status == "dead"
+
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        with Session(self.engine) as session:
+            query = select(OutboxRecord).order_by(col(OutboxRecord.id))
+            if status:
+                query = query.where(OutboxRecord.status == status)
+            return [{"id": r.id, "key": r.idempotency_key, "ticket_id": r.ticket_id, "op": r.op, "status": r.status,
+                     "attempts": r.attempts, "last_error": r.last_error} for r in session.exec(query).all()]
+
+    def redrive(self, ids: Sequence[int] | None = None) -> int:
+        """Put dead letters (all, or the given ids) back in the queue for delivery now."""
+        with transaction(self.engine) as session:
+            query = select(OutboxRecord).where(OutboxRecord.status == "dead")
+            if ids:
+                query = query.where(col(OutboxRecord.id).in_(list(ids)))
+            rows = session.exec(query).all()
+            for row in rows:
+                row.status, row.attempts, row.next_attempt_at = "pending", 0, self.clock()
+                session.add(row)
+            return len(rows)

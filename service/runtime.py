@@ -1,0 +1,173 @@
+"""The embedded agent: one pack, its models, the state database, checkpoints and the local helpdesk,
+wired together for the CLI (and, later, the HTTP service and workers).
+
+Every ticket's run is registered (and its text put in the PII store) before the graph starts, so
+`recover` can finish whatever a crash interrupted: runs mid-graph, answers not yet carried into their
+run, writes not yet delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from agent.context import TriageContext
+from agent.engine import RunOutcome, TriageEngine
+from agent.models.bundle import load_models
+from agent.pack import Pack, load_pack
+from agent.state import ReviewAnswer, Ticket
+from integrations.local import LocalHelpdesk
+from service.approvals import SqlApprovals
+from service.audit import SqlAudit
+from service.checkpoints import sqlite_checkpointer
+from service.control import SqlControl, check_breaker
+from service.outbox import DeliveryReport, SqlOutbox
+from service.pii import PiiStore
+from service.settings import Settings
+from service.store import RunRecord, TicketRecord, make_engine, transaction, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Embedded:
+    settings: Settings
+    pack: Pack
+    db: Engine
+    helpdesk: LocalHelpdesk
+    audit: SqlAudit
+    control: SqlControl
+    outbox: SqlOutbox
+    approvals: SqlApprovals
+    pii: PiiStore
+    engine: TriageEngine
+
+    # --- tickets --------------------------------------------------------------------------------------
+
+    def submit(self, text: str, subject: str = "", requester: str | None = None,
+               channel: str = "cli") -> dict[str, Any]:
+        """Open a ticket in the local helpdesk, triage it, deliver its writes."""
+        ticket_id = self.helpdesk.create_ticket(text, subject=subject, requester=requester)
+        ticket = Ticket(id=ticket_id, text=text, subject=subject, requester=requester, channel=channel)
+        return self.triage(ticket)
+
+    def triage(self, ticket: Ticket, run_id: str | None = None) -> dict[str, Any]:
+        run_id = run_id or uuid.uuid4().hex
+        self._register(ticket, run_id)
+        return self._finish(self.engine.run(ticket, run_id=run_id))
+
+    def _register(self, ticket: Ticket, run_id: str) -> None:
+        with transaction(self.db) as session:
+            record = session.get(TicketRecord, ticket.id) or TicketRecord(ticket_id=ticket.id, channel=ticket.channel)
+            record.latest_run_id = run_id
+            session.add(record)
+            if session.get(RunRecord, run_id) is None:
+                session.add(RunRecord(run_id=run_id, ticket_id=ticket.id, status="running"))
+        self.pii.keep(ticket.id, run_id, f"{ticket.subject}\n{ticket.text}" if ticket.subject else ticket.text,
+                      ticket.requester)
+
+    def _finish(self, outcome: RunOutcome) -> dict[str, Any]:
+        result = outcome.as_json()
+        self._save(result)
+        self.outbox.deliver_due(self.helpdesk, ticket_id=result["ticket_id"])
+        if result["category"]:
+            why = check_breaker(self.control, result["category"], self.pack.policy.breaker)
+            if why:
+                logger.warning("circuit breaker: category %s demoted to propose: %s", result["category"], why)
+        return result
+
+    def _save(self, result: dict[str, Any]) -> None:
+        with transaction(self.db) as session:
+            row = session.get(RunRecord, result["run_id"]) or RunRecord(
+                run_id=result["run_id"], ticket_id=result["ticket_id"], status=result["status"])
+            row.status, row.decision, row.category = result["status"], result["decision"], result["category"]
+            row.result_json, row.updated_at = json.dumps(result), utcnow()
+            session.add(row)
+
+    def run_result(self, run_id: str) -> dict[str, Any] | None:
+        with Session(self.db) as session:
+            row = session.get(RunRecord, run_id)
+        return json.loads(row.result_json) if row and row.result_json != "{}" else None
+
+    # --- reviews --------------------------------------------------------------------------------------
+
+    def answer(self, run_id: str, answer: ReviewAnswer) -> dict[str, Any]:
+        """Take a reviewer's answer once, then carry it into the paused run."""
+        self.approvals.claim(run_id, answer)
+        return self._resume(run_id, answer)
+
+    def _resume(self, run_id: str, answer: ReviewAnswer) -> dict[str, Any]:
+        outcome: RunOutcome | None
+        if self.engine.pending(run_id):
+            outcome = self.engine.resume(run_id, answer)
+        else:  # resumed before a crash stopped us from saying so
+            outcome = self.engine.continue_run(run_id)
+        if outcome is None:
+            raise RuntimeError(f"run {run_id} has no checkpoint to resume")
+        self.approvals.mark_resumed(run_id)
+        return self._finish(outcome)
+
+    def expire_reviews(self) -> list[dict[str, Any]]:
+        """Send every review request past its expiry to the human queue (`approval_expired`)."""
+        results = []
+        for run_id in self.approvals.expired_due():
+            answer = ReviewAnswer(verdict="expire", reviewer="system")
+            self.approvals.claim(run_id, answer)
+            results.append(self._resume(run_id, answer))
+        return results
+
+    # --- recovery -------------------------------------------------------------------------------------
+
+    def deliver(self) -> DeliveryReport:
+        return self.outbox.deliver_due(self.helpdesk)
+
+    def recover(self) -> dict[str, Any]:
+        """Finish what crashes interrupted: unfinished runs, unapplied answers, undelivered writes."""
+        finished: list[str] = []
+        with Session(self.db) as session:
+            running = session.exec(select(RunRecord).where(RunRecord.status == "running")
+                                   .order_by(col(RunRecord.created_at))).all()
+        for run in running:
+            outcome = self.engine.continue_run(run.run_id)
+            if outcome is None:  # crashed before the first checkpoint: start it again under the same id
+                text = self.pii.text(run.ticket_id)
+                if text is None:
+                    logger.error("recover: run %s has no checkpoint and its text was erased", run.run_id)
+                    continue
+                self._finish(self.engine.run(Ticket(id=run.ticket_id, text=text), run_id=run.run_id))
+            else:
+                self._finish(outcome)
+            finished.append(run.run_id)
+        resumed = []
+        for run_id, answer in self.approvals.unresumed():
+            self._resume(run_id, answer)
+            resumed.append(run_id)
+        report = self.deliver()
+        return {"runs_finished": finished, "answers_applied": resumed, "delivered": report.delivered,
+                "failed": report.failed, "dead": report.dead}
+
+
+def open_embedded(settings: Settings, pack_dir: Path | None = None) -> Embedded:
+    """Wire the embedded default from settings (SQLite under TRIAGE_HOME unless a database URL is set)."""
+    pack = load_pack(pack_dir or settings.pack)
+    models = load_models(pack, threads=settings.encoder_threads)
+    db = make_engine(settings.state_url)
+    helpdesk = LocalHelpdesk(settings.helpdesk_path)
+    audit = SqlAudit(db, anchor_file=settings.home / "audit-anchors.log")
+    control = SqlControl(db, settings.default_mode, audit=audit)
+    outbox = SqlOutbox(db)
+    approvals = SqlApprovals(db)
+    context = TriageContext(
+        pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
+        actions=outbox, audit=audit, control=control, approvals=approvals, versions=models.versions,
+    )
+    engine = TriageEngine(context, checkpointer=sqlite_checkpointer(settings.checkpoint_path))
+    return Embedded(settings=settings, pack=pack, db=db, helpdesk=helpdesk, audit=audit, control=control,
+                    outbox=outbox, approvals=approvals, pii=PiiStore(db), engine=engine)
