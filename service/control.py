@@ -113,7 +113,7 @@ class BreakerReading:
 
 
 def read_breaker(engine: Engine, category: str, limits: Breaker) -> BreakerReading:
-    """Override and error rates over the category's latest `window` reviews and writes."""
+    """Override and error rates over the category's latest `window` reviews and delivered actions."""
     with Session(engine) as session:
         reviews = session.exec(
             select(ApprovalRecord.verdict).where(ApprovalRecord.category == category,
@@ -121,16 +121,21 @@ def read_breaker(engine: Engine, category: str, limits: Breaker) -> BreakerReadi
             .order_by(col(ApprovalRecord.answered_at).desc()).limit(limits.window)
         ).all()
         writes = session.exec(
-            select(OutboxRecord.status).where(OutboxRecord.category == category,
-                                              col(OutboxRecord.status).in_(["delivered", "dead"]))
-            .order_by(col(OutboxRecord.id).desc()).limit(limits.window)
+            select(OutboxRecord.run_id, OutboxRecord.status).where(OutboxRecord.category == category)
+            .order_by(col(OutboxRecord.id).desc()).limit(limits.window * 4)
         ).all()
+    # An action failed when any of its writes was dead-lettered; actions still in flight do not count.
+    by_run: dict[str, set[str]] = {}
+    for run_id, status in writes:
+        by_run.setdefault(run_id, set()).add(status)
+    outcomes = [("dead" if "dead" in s else "delivered") for s in by_run.values() if "dead" in s or s == {"delivered"}]
+    outcomes = outcomes[: limits.window]
     overrides = [v for v in reviews if v in ("edit", "reject", "reroute")]
     return BreakerReading(
         category=category,
-        samples=len(reviews) + len(writes),
+        samples=len(reviews) + len(outcomes),
         override_rate=len(overrides) / len(reviews) if len(reviews) >= limits.min_samples else None,
-        error_rate=writes.count("dead") / len(writes) if len(writes) >= limits.min_samples else None,
+        error_rate=outcomes.count("dead") / len(outcomes) if len(outcomes) >= limits.min_samples else None,
     )
 
 

@@ -54,16 +54,16 @@ class SqlOutbox:
             existing = set(session.exec(
                 select(OutboxRecord.idempotency_key).where(col(OutboxRecord.run_id) == run_id)
             ).all())
+            category = next((op.payload["fields"].get("category") for op in ops if op.op == "set_fields"), None)
             for op in ops:
                 if op.idempotency_key not in existing:
                     session.add(OutboxRecord(
-                        idempotency_key=op.idempotency_key, run_id=run_id, ticket_id=ticket_id,
-                        category=op.payload.get("fields", {}).get("category") if op.op == "set_fields" else None,
+                        idempotency_key=op.idempotency_key, run_id=run_id, ticket_id=ticket_id, category=category,
                         op=op.op, payload_json=json.dumps(op.payload), next_attempt_at=self.clock(),
                     ))
+            # The decision commits with its writes; the run stays `running` until the graph has recorded it.
             run = session.get(RunRecord, run_id) or RunRecord(run_id=run_id, ticket_id=ticket_id, status="running")
             run.decision = str(decision.get("decision"))
-            run.status = str(decision.get("status", run.status))
             run.updated_at = utcnow()
             session.add(run)
 
