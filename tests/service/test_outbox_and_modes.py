@@ -126,3 +126,16 @@ def test_circuit_breaker_trips_on_errors_and_only_a_person_resets_it(app: Embedd
     assert "password_reset" not in app.control.modes()["breakers"]
     changes = [(c["new"], c["by"]) for c in app.control.history()]
     assert ("propose", "circuit_breaker") in changes and ("auto", "ana") in changes
+
+
+def test_circuit_breaker_trips_when_reviewers_keep_overriding(app: Embedded) -> None:
+    from agent.state import ReviewAnswer
+
+    for _ in range(10):  # min_samples reviews, every one rejected
+        result = app.submit("I was charged twice on my invoice this month")
+        app.answer(result["run_id"], ReviewAnswer(verdict="reject", reviewer="ana",
+                                                  digest=result["approval"]["digest"]))
+    breakers = app.control.modes()["breakers"]
+    assert "billing" in breakers and "human override rate 1.00" in breakers["billing"]["reason"]
+    assert app.control.history()[-1] == {**app.control.history()[-1], "scope": "category:billing",
+                                         "new": "propose", "by": "circuit_breaker"}
