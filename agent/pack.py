@@ -104,6 +104,16 @@ class Breaker(_Strict):
     """Share of the category's actions that failed delivery (dead letters)."""
 
 
+class Commitments(_Strict):
+    """What a reply may promise; the output checks hold every draft to it."""
+
+    max_refund_amount: float | None = Field(default=None, ge=0)
+    """The largest refund amount a reply may mention (None: a reply may mention no amount)."""
+    currency: StrictStr = "USD"
+    max_promised_days: int | None = Field(default=None, ge=0)
+    """The longest deadline (in days) a reply may promise (None: no deadlines)."""
+
+
 class Policy(_Strict):
     default_threshold: Probability = 0.5
     """Minimum calibrated confidence for the agent to act alone, unless `thresholds` says otherwise."""
@@ -116,6 +126,9 @@ class Policy(_Strict):
     out_of_scope: Literal["escalate", "reject"] = "escalate"
     priorities: Priorities = Field(default_factory=Priorities)
     url_allowlist: list[StrictStr] = Field(default_factory=list)
+    commitments: Commitments = Field(default_factory=Commitments)
+    other_languages: GuardAction = "escalate"
+    """What happens to tickets written in a language the pack does not serve (see `languages`)."""
     guard: dict[StrictStr, GuardAction] = Field(default_factory=dict)
     """What each guard flag does; flags not listed escalate."""
     limits: Limits = Field(default_factory=Limits)
