@@ -46,7 +46,10 @@ def decide_action(
 
     if mode == "off":  # switched off for this category or action: humans take the ticket as it is
         return Decision(decision="escalate", reasons=["mode_off"], action=ProposedAction(kind="none"))
-    flag_actions = {flag: policy.guard.get(flag, "escalate") for flag in guard_flags}
+    flag_actions = {
+        flag: policy.other_languages if flag == "language_unsupported" else policy.guard.get(flag, "escalate")
+        for flag in guard_flags
+    }
     if "empty_text" in guard_flags:
         return handoff(["empty_text"])
     if any(a == "reject" for a in flag_actions.values()):

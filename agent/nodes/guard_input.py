@@ -10,6 +10,7 @@ from agent.context import TriageContext
 from agent.events import event
 from agent.models.text import clean_ticket
 from agent.state import TriageState
+from guardrails.language import LANGUAGE_FLAG, detect_language
 from guardrails.limits import check_limits
 
 
@@ -19,10 +20,15 @@ def guard_input(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str
     text = f"{state.ticket.subject}\n{state.ticket.text}" if state.ticket.subject else state.ticket.text
     limited = check_limits(text, ctx.pack.policy.limits.max_chars)
     clean = clean_ticket(limited.text)
+    flags = list(limited.flags)
+    language = detect_language(clean)
+    if language.language is not None and language.language not in ctx.pack.manifest.languages:
+        flags.append(LANGUAGE_FLAG)
     vector = ctx.encoder.encode([clean])[0]
     return {
         "clean_text": clean,
         "vector": vector.tolist(),
-        "guard_flags": limited.flags,
-        "events": event("guard_input", "checked", flags=limited.flags, chars=len(text), clean_chars=len(clean)),
+        "guard_flags": flags,
+        "events": event("guard_input", "checked", flags=flags, chars=len(text), clean_chars=len(clean),
+                        language=language.language),
     }
