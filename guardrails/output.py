@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from guardrails.injection import detect_injection
+
 _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 
 
@@ -20,8 +22,11 @@ def _allowed(url: str, allowlist: Iterable[str]) -> bool:
 
 
 def check_draft(text: str, citations: list[str], retrieved_ids: list[str], url_allowlist: list[str]) -> list[str]:
-    """Flags for a draft: empty, uncited, citing an article that was not retrieved, or linking off-list."""
+    """Flags for a draft: empty, uncited, citing an unretrieved article, linking off-list, or carrying
+    instructions (an injection planted in a KB article reaches the draft through retrieval)."""
     flags: list[str] = []
+    if detect_injection(text).flags:
+        flags.append("draft_injection")
     if not text.strip():
         flags.append("empty_draft")
     if not citations:

@@ -10,6 +10,7 @@ from agent.context import TriageContext
 from agent.events import event
 from agent.models.text import clean_ticket
 from agent.state import TriageState
+from guardrails.injection import detect_injection
 from guardrails.language import LANGUAGE_FLAG, detect_language
 from guardrails.limits import check_limits
 
@@ -24,11 +25,15 @@ def guard_input(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str
     language = detect_language(clean)
     if language.language is not None and language.language not in ctx.pack.manifest.languages:
         flags.append(LANGUAGE_FLAG)
+    # The whole raw text, quoted history included: an instruction hidden in a forwarded email counts.
+    injection = detect_injection(limited.text)
+    flags += injection.flags
     vector = ctx.encoder.encode([clean])[0]
     return {
         "clean_text": clean,
         "vector": vector.tolist(),
         "guard_flags": flags,
         "events": event("guard_input", "checked", flags=flags, chars=len(text), clean_chars=len(clean),
-                        language=language.language),
+                        language=language.language, injection_evidence=injection.evidence,
+                        obfuscated=injection.obfuscated),
     }

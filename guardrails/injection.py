@@ -1,0 +1,128 @@
+"""Prompt-injection and jailbreak detection on untrusted ticket text (first line of defence).
+
+Tickets are full of "ignore", "cancel", "override" and "admin": a false alarm stops a real customer, so
+every rule needs an instruction aimed at the assistant, not just a trigger word. The text is first
+de-obfuscated (Unicode look-alikes folded, zero-width and tag characters removed, spaced-out letters
+joined, base64 blobs decoded) and the whole raw ticket is checked, quoted history included: an
+instruction hidden in a forwarded email is still an instruction.
+
+Detection is not the guarantee: whatever is missed here still cannot make the agent do anything outside
+the pack's action allow-list (guardrails.actions).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+INJECTION_FLAG = "prompt_injection"
+JAILBREAK_FLAG = "jailbreak"
+
+# Zero-width, bidi controls and Unicode tag characters (used to smuggle invisible text).
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
+# Cyrillic and Greek letters that render like Latin ones.
+_CONFUSABLES = str.maketrans("аеорсухіјѕԁԛԝАВЕКМНОРСТУХІЈЅαοτνκρΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+                             "aeopcyxijsdqwABEKMHOPCTYXIJSaotvkpABEZHIKMNOPTYX")
+_SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){4,}[A-Za-z]\b")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+
+_AI = (r"(?:ai|a\.i\.|assistant|bot|chatbot|model|llm|gpt|agent|"
+       r"triage(?:\s+(?:bot|model|assistant|system|agent))?|system)")
+_PRIOR = r"(?:all|any|the|your|my|previous|prior|above|earlier|preceding|initial|original|system|existing|former|old)"
+_RULES = (r"(?:instructions?|rules|guidelines|directions|directives|prompts?|polic(?:y|ies)|constraints|"
+          r"programming|guardrails|restrictions|safety\s+(?:rules|guidelines|filters))")
+
+_INJECTION_PATTERNS = [
+    # "ignore all previous instructions", "disregard your rules", "forget the above"
+    rf"\b(?:ignore|disregard|forget|override|overrule|bypass|skip|drop|abandon|neglect)\b(?:\s+\w+){{0,3}}?\s+{_PRIOR}\b(?:\s+\w+){{0,2}}?\s+{_RULES}",
+    r"\b(?:ignore|disregard|forget|overlook)\s+(?:everything|anything|all)\s+(?:above|before|else|previously|"
+    r"(?:that\s+)?you(?:'ve|\s+have|\s+were|\s+had)?\s+been\s+(?:told|instructed|given))",
+    r"\bregardless\s+of\s+(?:any\s+|your\s+|the\s+)?(?:previous|prior|earlier|above)\s+(?:tasks?|instructions|rules)",
+    r"\bI(?:'m|\s+am)\s+(?:your|the\s+ai's)\s+(?:developer|creator|programmer|maker|owner|administrator)\b",
+    # asking for the hidden prompt
+    r"\b(?:reveal|show|print|repeat|output|display|leak|dump|give\s+me|tell\s+me|share|recite|echo)\b(?:\s+\w+){0,3}?\s+(?:system\s+prompt|initial\s+prompt|hidden\s+(?:prompt|instructions)|(?:your|the)\s+(?:instructions|prompt|configuration|rules))",
+    r"\bsystem\s+prompt\b",
+    # messages addressed to the model inside a ticket
+    rf"\b(?:note|message|instructions?|command|reminder|attention|p\.?s\.?)\s*(?:to|for)\s+(?:the\s+)?{_AI}\b",
+    rf"(?:^|\n|\[|<!--|\()\s*(?:dear\s+)?{_AI}\s*[,:]\s*(?:please\s+)?(?:you\s+(?:must|should|will)|ignore|disregard|do\s+not|don't|always|never|mark|classify|set|approve|reply|respond|send|forward|grant|add|include|tell)",
+    rf"\b(?:admin|administrator|system|developer|priority)\s+(?:instruction|override|command|message|note)s?\b\s*(?:for|to)?\s*(?:the\s+)?(?:{_AI})?",
+    r"\b(?:new|updated|real|actual|true|revised)\s+(?:instructions|system\s+prompt|directives)\b",
+    # fake chat-role markup
+    r"<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?(?:INST|SYS)\]|<<\s*SYS\s*>>|###\s*(?:system|instruction)|\bBEGIN\s+(?:SYSTEM|ADMIN)\b",
+    r"(?:^|\n)\s*(?:system|assistant)\s*:\s*\S",
+    # "when you reply, include this link / send the data to"
+    r"\b(?:in\s+your|when\s+you|your\s+next)\s+(?:reply|response|answer)\b.{0,60}\b(?:include|add|insert|put|paste)\b"
+    r".{0,30}(?:\blink\b|\burl\b|https?://|download)",
+    r"\b(?:send|forward|email|e-mail|upload|post|exfiltrate|copy)\b.{0,60}\b(?:all|every|the\s+full|the\s+entire|complete)\b.{0,30}\b(?:data|records|conversation|tickets|customer\s+list|passwords?|credentials|api\s+keys?|tokens?)\b.{0,40}\b(?:to|at)\b",
+    r"\bdo\s+not\s+(?:tell|inform|notify|alert)\s+(?:the\s+)?(?:user|customer|human|staff|security|anyone)\b",
+    r"\bwithout\s+(?:telling|informing|notifying|asking)\s+(?:the\s+)?(?:user|customer|human|anyone|a\s+human|security)\b",
+    r"\btranslate\b.{0,80}\b(?:then|and\s+then|afterwards)\s+(?:do|execute|follow|carry\s+out|obey|perform)\b",
+]
+
+_JAILBREAK_PATTERNS = [
+    r"\b(?:developer|god|debug|unrestricted|jailbreak|jailbroken|dan|sudo|override|enforcement)\s+mode\b",
+    r"\bdo\s+anything\s+now\b|\bDAN\b",
+    r"\bpretend\s+(?:you're|you\s+are|to\s+be)\s+my\b",
+    rf"\b(?:you\s+are\s+(?:now|no\s+longer)|from\s+now\s+on,?\s+you|you\s+will\s+now|you\s+must\s+now)\b(?:\s+\w+){{0,6}}\s+(?:a|an|the|my|no|not|free|unrestricted|without|called|named|in|acting|pretending|{_AI})\b",
+    r"\b(?:pretend|imagine|act|behave|roleplay|role-play|role\s+play)\s+(?:to\s+be|you\s+are|as\s+if|as\s+(?:a|an|the|my)|that\s+you)\b(?:\s+\w+){0,8}\s+(?:without|no|unrestricted|uncensored|unfiltered|evil|ai|assistant|model|system|hacker|admin|administrator|refund\s+system|billing\s+system|root)",
+    r"\b(?:no|without|free\s+(?:of|from)|ignore\s+(?:all\s+)?(?:your\s+)?)\s+(?:any\s+)?(?:ethical|moral|safety|content)?\s*(?:restrictions|limitations|filters|censorship|guidelines|boundaries|rules)\b.{0,40}\b(?:answer|respond|reply|comply|do|tell|write)",
+    r"\b(?:stay\s+in\s+character|break\s+character|opposite\s+mode|hypothetical\s+response|for\s+educational\s+purposes\s+only)\b",
+    r"\b(?:answer|respond|reply)\s+(?:as|like)\s+(?:an?\s+)?(?:unfiltered|uncensored|unrestricted|evil|rogue)\b",
+]
+
+_INJECTION = [re.compile(p, re.IGNORECASE | re.DOTALL) for p in _INJECTION_PATTERNS]
+_JAILBREAK = [re.compile(p, re.IGNORECASE | re.DOTALL) for p in _JAILBREAK_PATTERNS[:1]] + [
+    re.compile(_JAILBREAK_PATTERNS[1])  # "DAN" only in capitals: "dan" is a name
+] + [re.compile(p, re.IGNORECASE | re.DOTALL) for p in _JAILBREAK_PATTERNS[2:]]
+
+
+@dataclass(frozen=True)
+class InjectionResult:
+    flags: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    """The matched snippets (kept short), for reviewers and the audit trail."""
+    obfuscated: bool = False
+
+
+def _decode_blobs(text: str) -> list[str]:
+    decoded = []
+    for blob in _BASE64.findall(text):
+        try:
+            raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        try:
+            value = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if sum(ch.isprintable() for ch in value) >= 0.9 * len(value):
+            decoded.append(value)
+    return decoded
+
+
+def deobfuscate(text: str) -> tuple[str, bool]:
+    """The text as a reader would see it, plus decoded hidden parts; and whether anything was hidden."""
+    visible = _INVISIBLE.sub("", text)
+    folded = unicodedata.normalize("NFKC", visible).translate(_CONFUSABLES)
+    joined = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), folded)
+    blobs = _decode_blobs(folded)
+    obfuscated = visible != text or folded != unicodedata.normalize("NFKC", visible) or bool(blobs)
+    return "\n".join([joined, *blobs]), obfuscated
+
+
+def detect_injection(text: str) -> InjectionResult:
+    """Flags `prompt_injection` and/or `jailbreak` with the evidence that triggered them."""
+    readable, obfuscated = deobfuscate(text)
+    flags: list[str] = []
+    evidence: list[str] = []
+    for flag, patterns in ((INJECTION_FLAG, _INJECTION), (JAILBREAK_FLAG, _JAILBREAK)):
+        for pattern in patterns:
+            match = pattern.search(readable)
+            if match:
+                flags.append(flag)
+                evidence.append(match.group(0)[:80])
+                break
+    return InjectionResult(flags=flags, evidence=evidence, obfuscated=obfuscated)
