@@ -28,6 +28,9 @@ _CONFUSABLES = str.maketrans("аеорсухіјѕԁԛԝАВЕКМНОРСТУХ
                              "aeopcyxijsdqwABEKMHOPCTYXIJSaotvkpABEZHIKMNOPTYX")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){4,}[A-Za-z]\b")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+# Words mixing letters and digits ("1gn0r3", "pr3v10u5") read as leetspeak.
+_LEET_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[013457])\w{3,}\b")
+_LEET = str.maketrans("013457", "oieast")
 
 _AI = (r"(?:ai|a\.i\.|assistant|bot|chatbot|model|llm|gpt|agent|"
        r"triage(?:\s+(?:bot|model|assistant|system|agent))?|system)")
@@ -45,14 +48,37 @@ _INJECTION_PATTERNS = [
     # asking for the hidden prompt
     r"\b(?:reveal|show|print|repeat|output|display|leak|dump|give\s+me|tell\s+me|share|recite|echo)\b(?:\s+\w+){0,3}?\s+(?:system\s+prompt|initial\s+prompt|hidden\s+(?:prompt|instructions)|(?:your|the)\s+(?:instructions|prompt|configuration|rules))",
     r"\bsystem\s+prompt\b",
-    # messages addressed to the model inside a ticket
-    rf"\b(?:note|message|instructions?|command|reminder|attention|p\.?s\.?)\s*(?:to|for)\s+(?:the\s+)?{_AI}\b",
-    rf"(?:^|\n|\[|<!--|\()\s*(?:dear\s+)?{_AI}\s*[,:]\s*(?:please\s+)?(?:you\s+(?:must|should|will)|ignore|disregard|do\s+not|don't|always|never|mark|classify|set|approve|reply|respond|send|forward|grant|add|include|tell)",
+    # messages addressed to the model inside a ticket ("P.S. to any AI assistant", "To the Orbitly AI:")
+    rf"\b(?:note|message|instructions?|command|reminder|attention|p\.?s\.?|request)\s*(?:to|for)\s+"
+    rf"(?:the\s+|any\s+|whatever\s+|an?\s+)?(?:\w+\s+)?{_AI}\b",
+    rf"\bto\s+(?:the|any|whatever)\s+(?:\w+\s+)?{_AI}(?:\s+{_AI})?\s*[:,]",
+    rf"(?:^|\n)[\s>]*(?:dear\s+)?(?:\w+\s+)?{_AI}(?:\s+{_AI})?\s*:\s*(?:the|this|you|ignore|disregard|do|don't|"
+    rf"always|never|mark|classify|set|approve|reply|respond|send|forward|grant|add|include|tell|process|close|"
+    rf"delete|disable|label|escalate|new|from\s+now)\b",
+    rf"(?:\[|<!--|\(|\{{)\s*(?:dear\s+)?(?:\w+\s+)?{_AI}(?:\s+{_AI})?\s*[,:]",
+    rf"\[\s*(?:internal\s+)?(?:{_AI})\s+(?:instructions?|rules?|notes?|commands?|polic(?:y|ies))\b",
+    r"\b(?:you(?:'re|\s+are)\s+an?\s+(?:ai|bot|language\s+model)|as\s+(?:the|an?)\s+(?:triage\s+)?(?:ai|assistant|bot)"
+    r"(?:\s+\w+)?\s*,?\s+you)\b",
+    r"\b(?:turn\s+off|disable|remove|lift|bypass)\s+(?:your|the|all)\s+(?:guardrails|safety\s+\w+|filters|"
+    r"restrictions)\b",
+    # scripted replies and fake tool calls
+    r"\b(?:repeat\s+after\s+me|write\s+exactly\s+(?:this|the\s+following)|(?:reply|respond|answer)\s+(?:only\s+)?"
+    r"with\s+exactly|your\s+(?:reply|response|answer)\s+must\s+(?:begin|start|say|include|contain|read))\b",
+    r"\bcall\s+tool\s*:|\b(?:tool|function)_call\b|\"role\"\s*:\s*\"(?:system|assistant|tool)\"",
+    # the same override in the other languages tickets arrive in
+    r"\b(?:ignoriere|vergiss)\b.{0,40}\b(?:anweisungen|regeln|vorgaben)\b",
+    r"\b(?:ignorez|oubliez)\b.{0,40}\b(?:instructions|consignes|règles)\b",
+    r"\b(?:ignora|olvida|ignorar)\b.{0,40}\b(?:instrucciones|reglas)\b",
+    r"\b(?:ignora|dimentica)\b.{0,40}\b(?:istruzioni|regole)\b",
+    r"\b(?:ignore|esqueça|ignorar)\b.{0,40}\b(?:instruções|regras)\b",
+    r"\b(?:negeer|vergeet)\b.{0,40}\b(?:instructies|regels)\b",
     rf"\b(?:admin|administrator|system|developer|priority)\s+(?:instruction|override|command|message|note)s?\b\s*(?:for|to)?\s*(?:the\s+)?(?:{_AI})?",
     r"\b(?:new|updated|real|actual|true|revised)\s+(?:instructions|system\s+prompt|directives)\b",
     # fake chat-role markup
     r"<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?(?:INST|SYS)\]|<<\s*SYS\s*>>|###\s*(?:system|instruction)|\bBEGIN\s+(?:SYSTEM|ADMIN)\b",
-    r"(?:^|\n)\s*(?:system|assistant)\s*:\s*\S",
+    r"(?:\[\[?|<|\"|'|\()\s*(?:system|admin|developer)\s*(?:\]\]?|>|:)",
+    r"(?:^|\n)\s*(?:system|assistant)\s*:\s*(?:you|ignore|new\s+instruction|policy\s+update|override|from\s+now|"
+    r"the\s+assistant|always|never|approve|disregard)",
     # "when you reply, include this link / send the data to"
     r"\b(?:in\s+your|when\s+you|your\s+next)\s+(?:reply|response|answer)\b.{0,60}\b(?:include|add|insert|put|paste)\b"
     r".{0,30}(?:\blink\b|\burl\b|https?://|download)",
@@ -65,7 +91,9 @@ _INJECTION_PATTERNS = [
 _JAILBREAK_PATTERNS = [
     r"\b(?:developer|god|debug|unrestricted|jailbreak|jailbroken|dan|sudo|override|enforcement)\s+mode\b",
     r"\bdo\s+anything\s+now\b|\bDAN\b",
-    r"\bpretend\s+(?:you're|you\s+are|to\s+be)\s+my\b",
+    r"\b(?:pretend|act\s+as\s+if)\s+(?:you're|you\s+are|to\s+be)\s+my\b|\bact\s+as\s+my\b",
+    r"\bpretend\s+(?:you're|you\s+are|to\s+be)\s+(?:the|an?)\b.{0,50}\b(?:service|system|admin|administrator|"
+    r"team|department|bot|billing|support\s+agent|employee)\b",
     rf"\b(?:you\s+are\s+(?:now|no\s+longer)|from\s+now\s+on,?\s+you|you\s+will\s+now|you\s+must\s+now)\b(?:\s+\w+){{0,6}}\s+(?:a|an|the|my|no|not|free|unrestricted|without|called|named|in|acting|pretending|{_AI})\b",
     r"\b(?:pretend|imagine|act|behave|roleplay|role-play|role\s+play)\s+(?:to\s+be|you\s+are|as\s+if|as\s+(?:a|an|the|my)|that\s+you)\b(?:\s+\w+){0,8}\s+(?:without|no|unrestricted|uncensored|unfiltered|evil|ai|assistant|model|system|hacker|admin|administrator|refund\s+system|billing\s+system|root)",
     r"\b(?:no|without|free\s+(?:of|from)|ignore\s+(?:all\s+)?(?:your\s+)?)\s+(?:any\s+)?(?:ethical|moral|safety|content)?\s*(?:restrictions|limitations|filters|censorship|guidelines|boundaries|rules)\b.{0,40}\b(?:answer|respond|reply|comply|do|tell|write)",
@@ -109,8 +137,9 @@ def deobfuscate(text: str) -> tuple[str, bool]:
     folded = unicodedata.normalize("NFKC", visible).translate(_CONFUSABLES)
     joined = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), folded)
     blobs = _decode_blobs(folded)
-    obfuscated = visible != text or folded != unicodedata.normalize("NFKC", visible) or bool(blobs)
-    return "\n".join([joined, *blobs]), obfuscated
+    leet = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), joined)
+    obfuscated = visible != text or folded != unicodedata.normalize("NFKC", visible) or bool(blobs) or leet != joined
+    return "\n".join([joined, *([leet] if leet != joined else []), *blobs]), obfuscated
 
 
 def detect_injection(text: str) -> InjectionResult:
