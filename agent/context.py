@@ -22,7 +22,7 @@ class Classifier(Protocol):
 
 
 class Retriever(Protocol):
-    def search(self, vector: Vector, category: str | None, k: int = 3) -> list[RetrievedArticle]: ...
+    def search(self, vector: Vector, text: str, category: str | None, k: int = 3) -> list[RetrievedArticle]: ...
 
 
 class Ticketing(Protocol):

@@ -121,6 +121,9 @@ class Policy(_Strict):
     """Per-category thresholds (written by `triage calibrate`)."""
     min_retrieval_score: Probability = 0.3
     """Below this cosine score no KB article is considered an answer: the agent routes without a reply."""
+    never_alternative_probability: Probability = 0.1
+    """A ticket whose top-3 gives a `never` category at least this probability goes to a human: when the
+    model hesitates between, say, a password reset and a compromised account, the doubt is the answer."""
     human_queue: StrictStr = "triage"
     """Where escalated tickets go."""
     out_of_scope: Literal["escalate", "reject"] = "escalate"

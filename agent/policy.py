@@ -62,6 +62,9 @@ def decide_action(
     category = pack.category(cls.category)
     if category.autonomy == "never":
         stop.append("autonomy_never")
+    elif any(pack.has_category(label) and pack.category(label).autonomy == "never"
+             and p >= policy.never_alternative_probability for label, p in cls.alternatives):
+        stop.append("possible_never_category")
     stop += output_flags
     if stop:
         return handoff(stop)

@@ -16,7 +16,7 @@ def retrieve(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, A
     """Search the KB with the shared ticket vector (all articles when the ticket is out of scope)."""
     assert state.classification is not None
     vector = np.asarray(state.vector, dtype=np.float32)
-    articles = runtime.context.retriever.search(vector, state.classification.category, k=3)
+    articles = runtime.context.retriever.search(vector, state.clean_text, state.classification.category, k=3)
     return {
         "articles": articles,
         "events": event("retrieve", "retrieved", articles=[(a.id, a.score) for a in articles]),

@@ -41,7 +41,7 @@ class FakeRetriever:
     articles: list[RetrievedArticle] = field(default_factory=list)
     asked: list[str | None] = field(default_factory=list)
 
-    def search(self, vector: Vector, category: str | None, k: int = 3) -> list[RetrievedArticle]:
+    def search(self, vector: Vector, text: str, category: str | None, k: int = 3) -> list[RetrievedArticle]:
         self.asked.append(category)
         return [a for a in self.articles][:k]
 

@@ -95,3 +95,13 @@ def test_category_threshold_overrides_default(make_pack: PackFactory) -> None:
     pack = load_pack(make_pack(yaml_text=text))
     assert decide_action(pack, "auto", cls("password_reset", 0.9), DRAFT, [], [], []).decision == "escalate"
     assert decide_action(pack, "auto", cls("password_reset", 0.96), DRAFT, [], [], []).decision == "auto_reply"
+
+
+def test_a_possible_never_category_goes_to_a_human(pack: Pack) -> None:
+    doubtful = Classification(category="password_reset", confidence=0.8,
+                              alternatives=[("password_reset", 0.8), ("security", 0.15), ("billing", 0.05)],
+                              out_of_scope=False, oos_score=0.1, priority="normal", queue="identity")
+    d = decide_action(pack, "auto", doubtful, DRAFT, [], [], ["KB-PW-1"])
+    assert d.decision == "escalate" and d.reasons == ["possible_never_category"] and d.action.reply is None
+    sure = doubtful.model_copy(update={"alternatives": [("password_reset", 0.97), ("security", 0.02)]})
+    assert decide_action(pack, "auto", sure, DRAFT, [], [], []).decision == "auto_reply"
