@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     TRIAGE_HOME=/data \
-    TRIAGE_PACK=/app/packs/it_helpdesk
+    TRIAGE_PACK=/app/packs/saas_support
 
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE NOTICE ./
@@ -17,7 +17,7 @@ COPY service ./service
 COPY packs ./packs
 
 RUN pip install --no-cache-dir . \
-    && triage train --pack /app/packs/it_helpdesk \
+    && triage train --pack /app/packs/saas_support \
     && useradd --create-home --uid 10001 triage \
     && mkdir -p /data \
     && chown triage:triage /data

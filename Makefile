@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACK ?= packs/it_helpdesk
+PACK ?= packs/saas_support
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help

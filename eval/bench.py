@@ -112,7 +112,7 @@ def bench_training(pack_dir: Path, work: Path, n: int = 10_000) -> dict[str, Any
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pack", type=Path, default=Path("packs/it_helpdesk"))
+    parser.add_argument("--pack", type=Path, default=Path("packs/saas_support"))
     parser.add_argument("--out", type=Path, default=Path("bench-out"))
     parser.add_argument("--train-n", type=int, default=10_000)
     args = parser.parse_args()

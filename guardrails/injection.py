@@ -82,7 +82,10 @@ _INJECTION_PATTERNS = [
     # "when you reply, include this link / send the data to"
     r"\b(?:in\s+your|when\s+you|your\s+next)\s+(?:reply|response|answer)\b.{0,60}\b(?:include|add|insert|put|paste)\b"
     r".{0,30}(?:\blink\b|\burl\b|https?://|download)",
-    r"\b(?:send|forward|email|e-mail|upload|post|exfiltrate|copy)\b.{0,60}\b(?:all|every|the\s+full|the\s+entire|complete)\b.{0,30}\b(?:data|records|conversation|tickets|customer\s+list|passwords?|credentials|api\s+keys?|tokens?)\b.{0,40}\b(?:to|at)\b",
+    # "forward all customer data to x@y": one sentence, bulk data, an outside destination
+    r"\b(?:send|forward|email|e-mail|upload|post|exfiltrate|copy)\b[^.!?\n]{0,60}\b(?:all|every|the\s+full|the\s+entire|"
+    r"complete)\b[^.!?\n]{0,30}\b(?:data|records|conversation|tickets|customer\s+list|passwords?|credentials|"
+    r"api\s+keys?|tokens?)\b[^.!?\n]{0,40}\b(?:to|at)\s+(?:\S+@\S+|https?://)",
     r"\bdo\s+not\s+(?:tell|inform|notify|alert)\s+(?:the\s+)?(?:user|customer|human|staff|security|anyone)\b",
     r"\bwithout\s+(?:telling|informing|notifying|asking)\s+(?:the\s+)?(?:user|customer|human|anyone|a\s+human|security)\b",
     r"\btranslate\b.{0,80}\b(?:then|and\s+then|afterwards)\s+(?:do|execute|follow|carry\s+out|obey|perform)\b",

@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="triage one ticket and print the decision as JSON")
     p.add_argument("text", nargs="?", help="the ticket text")
     p.add_argument("--file", help="read the ticket text from a file")
-    p.add_argument("--pack", type=Path, help="pack directory (default: $TRIAGE_PACK or packs/it_helpdesk)")
+    p.add_argument("--pack", type=Path, help="pack directory (default: $TRIAGE_PACK or packs/saas_support)")
     p.add_argument("--subject", help="ticket subject")
     p.add_argument("--requester", help="requester's email")
     p.set_defaults(func=cmd_run)

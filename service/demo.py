@@ -29,7 +29,7 @@ def _needs_training(pack_dir: Path) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pack", type=Path, default=Path("packs/it_helpdesk"))
+    parser.add_argument("--pack", type=Path, default=Path("packs/saas_support"))
     args = parser.parse_args()
     try:
         if _needs_training(args.pack):

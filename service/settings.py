@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     """Where the embedded default keeps its SQLite files (state, checkpoints, the local helpdesk)."""
     database_url: str | None = None
     """SQLAlchemy URL of the state database; defaults to SQLite under `home`."""
-    pack: Path = Path("packs/it_helpdesk")
+    pack: Path = Path("packs/saas_support")
     default_mode: Mode = "auto"
     """The global mode until someone sets one with `triage control`."""
     encoder_threads: int = 2

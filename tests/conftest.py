@@ -22,7 +22,7 @@ os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
-DEFAULT_PACK = ROOT / "packs" / "it_helpdesk"
+DEFAULT_PACK = ROOT / "packs" / "saas_support"
 
 
 @pytest.fixture(autouse=True)
