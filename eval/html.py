@@ -95,7 +95,7 @@ def _plots(results: list[RowResult], report: dict[str, Any]) -> dict[str, str]:
         matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
         fig, ax = plt.subplots(figsize=(0.38 * len(names) + 3, 0.34 * len(names) + 2))
         ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
-        ax.set_xticks(range(len(names) + 1), [*names, "other/oos"], rotation=90, fontsize=7)
+        ax.set_xticks(range(len(names) + 1), [*names, "other"], rotation=90, fontsize=7)
         ax.set_yticks(range(len(names)), names, fontsize=7)
         ax.set_xlabel("predicted")
         ax.set_ylabel("label")

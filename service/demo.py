@@ -46,9 +46,10 @@ def main() -> int:
     for sample in samples:
         result = app.submit(sample["text"], subject=sample.get("subject", ""), channel="demo")
         excerpt = textwrap.shorten(" ".join(sample["text"].split()), 90)
-        category = result["category"] or "(out of scope)"
+        category = (f"{result['category']} ({result['confidence']:.2f})" if result["category"]
+                    else f"out of scope (score {result['oos_score']:.2f})")
         print(f"ticket {result['ticket_id']}: {excerpt}")
-        print(f"  -> {result['decision']:<10} {category} ({result['confidence']:.2f}), priority {result['priority']}, "
+        print(f"  -> {result['decision']:<10} {category}, priority {result['priority']}, "
               f"queue {result['queue']}; reasons: {', '.join(result['reasons'])}; "
               f"cites: {', '.join(result['citations']) or '-'}; {result['status']}, {result['latency_ms']:.0f} ms\n")
     print("Full decisions: .venv/bin/triage run \"your ticket text\"   Waiting for a reviewer: "
