@@ -752,7 +752,7 @@ def _train_models(cfg: ClassifierConfig, texts: list[str], dense: F32, y: I64, n
 
 
 def _single_threaded_blas() -> AbstractContextManager[object]:
-    """Limit BLAS to one thread (threadpoolctl ships with scikit-learn); a no-op without it."""
+    """Limit BLAS to one thread (threadpoolctl, a dependency); a no-op without it."""
     import scipy.linalg.blas  # noqa: F401 - load scipy's BLAS first: only loaded libraries get limited
 
     try:
