@@ -104,10 +104,15 @@ _JAILBREAK_PATTERNS = [
     r"\b(?:answer|respond|reply)\s+(?:as|like)\s+(?:an?\s+)?(?:unfiltered|uncensored|unrestricted|evil|rogue)\b",
 ]
 
-_INJECTION = [re.compile(p, re.IGNORECASE | re.DOTALL) for p in _INJECTION_PATTERNS]
-_JAILBREAK = [re.compile(p, re.IGNORECASE | re.DOTALL) for p in _JAILBREAK_PATTERNS[:1]] + [
-    re.compile(_JAILBREAK_PATTERNS[1])  # "DAN" only in capitals: "dan" is a name
-] + [re.compile(p, re.IGNORECASE | re.DOTALL) for p in _JAILBREAK_PATTERNS[2:]]
+
+def _one_scan(patterns: list[str]) -> re.Pattern[str]:
+    """All patterns as one alternation: one pass over a long email instead of one per pattern (~7x faster)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE | re.DOTALL)
+
+
+_INJECTION = _one_scan(_INJECTION_PATTERNS)
+# "DAN" counts only in capitals: "Dan" is a name.
+_JAILBREAK = _one_scan([p if i != 1 else f"(?-i:{p})" for i, p in enumerate(_JAILBREAK_PATTERNS)])
 
 
 @dataclass(frozen=True)
@@ -140,9 +145,11 @@ def deobfuscate(text: str) -> tuple[str, bool]:
     folded = unicodedata.normalize("NFKC", visible).translate(_CONFUSABLES)
     joined = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), folded)
     blobs = _decode_blobs(folded)
-    leet = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), joined)
-    obfuscated = visible != text or folded != unicodedata.normalize("NFKC", visible) or bool(blobs) or leet != joined
-    return "\n".join([joined, *([leet] if leet != joined else []), *blobs]), obfuscated
+    # Only lines with several leetspeak words are decoded: "v2", "2FA" or "RT-2025" alone are not obfuscation.
+    leet = [_LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), line) for line in joined.splitlines()
+            if len(_LEET_WORD.findall(line)) >= 2]
+    obfuscated = visible != text or folded != unicodedata.normalize("NFKC", visible) or bool(blobs) or bool(leet)
+    return "\n".join([joined, *leet, *blobs]), obfuscated
 
 
 def detect_injection(text: str) -> InjectionResult:
@@ -150,11 +157,9 @@ def detect_injection(text: str) -> InjectionResult:
     readable, obfuscated = deobfuscate(text)
     flags: list[str] = []
     evidence: list[str] = []
-    for flag, patterns in ((INJECTION_FLAG, _INJECTION), (JAILBREAK_FLAG, _JAILBREAK)):
-        for pattern in patterns:
-            match = pattern.search(readable)
-            if match:
-                flags.append(flag)
-                evidence.append(match.group(0)[:80])
-                break
+    for flag, pattern in ((INJECTION_FLAG, _INJECTION), (JAILBREAK_FLAG, _JAILBREAK)):
+        match = pattern.search(readable)
+        if match:
+            flags.append(flag)
+            evidence.append(match.group(0)[:80])
     return InjectionResult(flags=flags, evidence=evidence, obfuscated=obfuscated)
