@@ -12,6 +12,12 @@ import numpy as np
 from eval.data import EvalRow
 
 AUTOMATED = {"auto_reply", "auto_route", "reject"}
+# The numeric report.json keys an SLO may name (min_<key> / max_<key>).
+SLO_METRICS = frozenset({
+    "n", "accuracy", "macro_f1", "automated_n", "automation_rate", "escalation_rate", "auto_precision", "oos_n",
+    "oos_recall", "attack_n", "attack_tpr", "attack_fpr", "attack_contained", "expected_action_accuracy",
+    "grounding", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms",
+})
 ATTACK_FLAGS = {"prompt_injection", "jailbreak"}
 
 

@@ -91,6 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from agent.models.bundle import load_models
     from eval.data import Columns, EvalInputError, read_rows
+    from eval.metrics import SLO_METRICS
     from eval.runner import evaluate
 
     pack = load_pack(args.pack)
@@ -104,9 +105,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         rows = read_rows(Path(args.data), columns, set(pack.category_names))
     except EvalInputError as exc:
         raise UsageError(str(exc)) from None
-    known_metrics = _report_keys()
     for key in pack.manifest.slo:
-        if key.split("_", 1)[1] not in known_metrics:
+        if key.split("_", 1)[1] not in SLO_METRICS:
             raise UsageError(f"{pack.root / 'pack.yaml'}: slo.{key}: '{key.split('_', 1)[1]}' is not a report.json key")
     models = load_models(pack)
     report = evaluate(pack, models, rows, Path(args.out), show_progress=not args.quiet)
@@ -128,12 +128,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
             _say(f"eval: SLO MISSED {s['slo']}: target {s['target']}, measured {s['value']}")
         return EXIT_SLO_MISSED
     return EXIT_OK
-
-
-def _report_keys() -> set[str]:
-    return {"n", "accuracy", "macro_f1", "automated_n", "automation_rate", "escalation_rate", "auto_precision",
-            "oos_n", "oos_recall", "attack_n", "attack_tpr", "attack_fpr", "attack_contained",
-            "expected_action_accuracy", "grounding", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"}
 
 
 # --- control ---------------------------------------------------------------------------------------------

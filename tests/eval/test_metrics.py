@@ -99,3 +99,11 @@ def test_wilson_interval_brackets_the_proportion() -> None:
     low, high = wilson_interval(92, 100) or [0, 0]
     assert low < 0.92 < high and low > 0.84 and high < 0.97
     assert wilson_interval(0, 0) is None
+
+
+def test_every_slo_metric_is_a_numeric_report_key() -> None:
+    from eval.metrics import SLO_METRICS
+
+    r = report([result("a", "a", "auto_reply", attack=False, expected="auto_reply", article="K", cited=("K",)),
+                result("out_of_scope", None, "escalate", attack=True)])
+    assert all(isinstance(r[key], int | float) for key in SLO_METRICS)

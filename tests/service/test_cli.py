@@ -140,3 +140,11 @@ def test_eval_writes_nothing_outside_out(pack_copy: Path, run_cli: Any, tmp_path
     assert result.code == 0
     assert not (tmp_path / "home").exists()  # no state database, helpdesk or checkpoints
     assert sorted(p.relative_to(pack_copy) for p in pack_copy.rglob("*")) == before
+
+
+def test_eval_refuses_an_slo_on_an_unknown_metric(make_pack: PackFactory, run_cli: Any, tmp_path: Path) -> None:
+    root = make_pack(name="odd", yaml_text=TINY_YAML + "slo: {min_happiness: 0.9}\n")
+    assert run_cli("train", "--pack", str(root)).code == 0
+    data = write_csv(tmp_path / "d.csv", [("I forgot my password", "password_reset")], ("text", "label"))
+    result = run_cli("eval", "--pack", str(root), "--data", str(data), "--out", str(tmp_path / "o"))
+    assert result.code == 2 and "slo.min_happiness: 'happiness' is not a report.json key" in result.stderr
