@@ -23,6 +23,7 @@ from agent.engine import RunOutcome, TriageEngine
 from agent.models.bundle import load_models
 from agent.pack import Pack, load_pack
 from agent.state import ReviewAnswer, Ticket
+from guardrails.pii import redact
 from integrations.local import LocalHelpdesk
 from service.approvals import SqlApprovals
 from service.audit import SqlAudit
@@ -34,6 +35,12 @@ from service.settings import Settings
 from service.store import RunRecord, TicketRecord, make_engine, transaction, utcnow
 
 logger = logging.getLogger(__name__)
+
+
+def redacted(ticket: Ticket) -> Ticket:
+    """The ticket as the graph may hold it: structured identifiers replaced, no requester address."""
+    return ticket.model_copy(update={"text": redact(ticket.text).text, "subject": redact(ticket.subject).text,
+                                     "requester": None})
 
 
 @dataclass
@@ -59,9 +66,10 @@ class Embedded:
         return self.triage(ticket)
 
     def triage(self, ticket: Ticket, run_id: str | None = None) -> dict[str, Any]:
+        """Keep the raw ticket in the PII store; the graph (and so its checkpoints) gets it redacted."""
         run_id = run_id or uuid.uuid4().hex
         self._register(ticket, run_id)
-        return self._finish(self.engine.run(ticket, run_id=run_id))
+        return self._finish(self.engine.run(redacted(ticket), run_id=run_id))
 
     def _register(self, ticket: Ticket, run_id: str) -> None:
         with transaction(self.db) as session:
@@ -141,7 +149,7 @@ class Embedded:
                 if text is None:
                     logger.error("recover: run %s has no checkpoint and its text was erased", run.run_id)
                     continue
-                self._finish(self.engine.run(Ticket(id=run.ticket_id, text=text), run_id=run.run_id))
+                self._finish(self.engine.run(redacted(Ticket(id=run.ticket_id, text=text)), run_id=run.run_id))
             else:
                 self._finish(outcome)
             finished.append(run.run_id)

@@ -20,6 +20,7 @@ from agent.models.encoder import TextEncoder, load_encoder
 from agent.models.retriever import KBIndex
 from agent.models.text import clean_ticket
 from agent.pack import OUT_OF_SCOPE, Pack, check_examples
+from guardrails.pii import redact
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,9 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
     in_scope = [e for e in examples if e.label != OUT_OF_SCOPE]
     negatives = [e for e in examples if e.label == OUT_OF_SCOPE]
     say(f"cleaning and embedding {len(examples)} examples with {encoder.name}")
-    texts = [clean_ticket(e.text) for e in in_scope]
-    oos_texts = [clean_ticket(e.text) for e in negatives]
+    # Trained on what the graph will see: redacted, cleaned text.
+    texts = [clean_ticket(redact(e.text).text) for e in in_scope]
+    oos_texts = [clean_ticket(redact(e.text).text) for e in negatives]
     vectors = encoder.encode(texts)
     oos_vectors = encoder.encode(oos_texts) if oos_texts else None
     say(f"fitting the classifier on {len(in_scope)} examples, {len(pack.category_names)} categories")
