@@ -16,10 +16,13 @@ def check_output(state: TriageState, runtime: Runtime[TriageContext]) -> dict[st
     """Flag a draft that cites unretrieved articles, cites nothing, or links outside the allowlist."""
     if state.draft is None:
         return {"output_flags": [], "events": event("check_output", "no_draft")}
+    policy = runtime.context.pack.policy
     flags = check_draft(
         state.draft.text,
         state.draft.citations,
         [a.id for a in state.articles],
-        runtime.context.pack.policy.url_allowlist,
+        policy.url_allowlist,
+        max_refund_amount=policy.commitments.max_refund_amount,
+        max_promised_days=policy.commitments.max_promised_days,
     )
     return {"output_flags": flags, "events": event("check_output", "checked", flags=flags)}

@@ -42,3 +42,15 @@ def test_action_allow_list(make_pack: PackFactory) -> None:
     assert any("priority 'p0'" in p for p in problems)
     assert any("category 'wire_money'" in p for p in problems)
     assert any("only a reply action may carry reply text" in p for p in problems)
+
+
+def test_commitments_outside_policy_are_flagged() -> None:
+    from guardrails.output import commitment_flags
+
+    assert commitment_flags("We will refund $500 to your card.", 100, None) == ["refund_amount_outside_policy"]
+    assert commitment_flags("We will refund $50 to your card.", 100, None) == []
+    assert commitment_flags("A refund of 20 EUR is on its way.", None, None) == ["refund_amount_outside_policy"]
+    assert commitment_flags("The Team plan costs $8 per member.", 0, None) == []  # a price, not a refund
+    assert commitment_flags("You will hear from us within 30 business days.", None, 10) == ["deadline_outside_policy"]
+    assert commitment_flags("Refunds reach your card within 5-10 business days.", None, 10) == []
+    assert commitment_flags("Annual plans can be refunded within 30 days of renewal.", None, 10) == []
