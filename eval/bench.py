@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from agent.context import FixedControl, MemoryAudit, NullActions, TriageContext
 from agent.engine import TriageEngine
 from agent.models.bundle import load_models, train_pack
 from agent.models.encoder import bundled_tokenizer_path
 from agent.pack import load_pack
 from agent.state import Ticket
 from eval.progress import Progress
+from eval.runner import eval_engine
 
 BUCKETS = [(0, 40, "< 40 tokens"), (40, 120, "40-119"), (120, 256, "120-255"), (256, 10**9, ">= 256")]
 
@@ -58,10 +58,7 @@ def _engine(pack_dir: Path, durable_dir: Path | None) -> TriageEngine:
         from service.checkpoints import sqlite_checkpointer
 
         checkpointer = sqlite_checkpointer(durable_dir / "checkpoints.db")
-    context = TriageContext(pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
-                            actions=NullActions(), audit=MemoryAudit(), control=FixedControl("auto"),
-                            hold_for_review=checkpointer is not None, versions=models.versions)
-    return TriageEngine(context, checkpointer=checkpointer)
+    return eval_engine(pack, models, checkpointer)
 
 
 def bench_latency(pack_dir: Path, texts: list[str], durable_dir: Path | None, label: str) -> dict[str, Any]:

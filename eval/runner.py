@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
 from agent.context import FixedControl, MemoryAudit, NullActions, TriageContext
 from agent.engine import TriageEngine
 from agent.models.bundle import TrainedModels
@@ -19,14 +21,16 @@ from eval.progress import Progress
 logger = logging.getLogger(__name__)
 
 
-def eval_engine(pack: Pack, models: TrainedModels) -> TriageEngine:
-    """The pack's policy and autonomy in `auto` mode, writing nowhere, never waiting for a reviewer."""
+def eval_engine(pack: Pack, models: TrainedModels,
+                checkpointer: BaseCheckpointSaver[Any] | None = None) -> TriageEngine:
+    """The pack's policy and autonomy in `auto` mode, writing nowhere; escalations wait for a reviewer
+    only when a checkpointer is given (benchmarks measure that path too)."""
     context = TriageContext(
         pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
         actions=NullActions(), audit=MemoryAudit(), control=FixedControl("auto"),
-        hold_for_review=False, versions=models.versions,
+        hold_for_review=checkpointer is not None, versions=models.versions,
     )
-    return TriageEngine(context)
+    return TriageEngine(context, checkpointer=checkpointer)
 
 
 def run_rows(engine: TriageEngine, rows: list[EvalRow], show_progress: bool = True) -> list[RowResult]:

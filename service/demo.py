@@ -8,23 +8,22 @@ import sys
 import textwrap
 from pathlib import Path
 
-from agent.models.bundle import MANIFEST, NotTrainedError, load_models, train_pack
+from agent.models.bundle import MANIFEST, NotTrainedError, train_pack
 from agent.pack import PackError, load_pack
 from service.cli import _settings
 from service.runtime import open_embedded
 
 
-def _needs_training(pack_dir: Path) -> bool:
-    """No models yet, models older than the pack, or models this version cannot read."""
+def _stale(pack_dir: Path) -> bool:
+    """No models yet, or models older than the pack."""
     pack = load_pack(pack_dir)
     manifest = pack.model_dir / MANIFEST
-    if not manifest.exists() or json.loads(manifest.read_text()).get("pack_hash") != pack.content_hash():
-        return True
-    try:
-        load_models(pack)
-    except NotTrainedError:
-        return True
-    return False
+    return not manifest.exists() or json.loads(manifest.read_text()).get("pack_hash") != pack.content_hash()
+
+
+def _train(pack_dir: Path) -> None:
+    print(f"Training {pack_dir} (once; later runs reuse {pack_dir}/.model/) ...", flush=True)
+    train_pack(load_pack(pack_dir), progress=lambda m: print(f"  {m}", flush=True))
 
 
 def main() -> int:
@@ -32,11 +31,14 @@ def main() -> int:
     parser.add_argument("--pack", type=Path, default=Path("packs/saas_support"))
     args = parser.parse_args()
     try:
-        if _needs_training(args.pack):
-            print(f"Training {args.pack} (once; later runs reuse {args.pack}/.model/) ...", flush=True)
-            train_pack(load_pack(args.pack), progress=lambda m: print(f"  {m}", flush=True))
+        if _stale(args.pack):
+            _train(args.pack)
         settings = _settings()
-        app = open_embedded(settings, args.pack)
+        try:
+            app = open_embedded(settings, args.pack)
+        except NotTrainedError:  # models written by a version that cannot be read any more
+            _train(args.pack)
+            app = open_embedded(settings, args.pack)
     except PackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
