@@ -28,7 +28,10 @@ class Retriever(Protocol):
 class Ticketing(Protocol):
     """The writes the agent may make on a ticket. Each is idempotent on its key."""
 
-    def set_fields(self, ticket_id: str, fields: Mapping[str, str | list[str]], *, idempotency_key: str) -> None: ...
+    def set_fields(self, ticket_id: str, fields: Mapping[str, str | list[str]], *, idempotency_key: str,
+                   baseline: Mapping[str, Any] | None = None) -> None:
+        """Write fields, except those whose current value is no longer `baseline`'s (a human changed them)."""
+        ...
 
     def add_note(self, ticket_id: str, body: str, *, idempotency_key: str) -> None: ...
 
@@ -99,7 +102,8 @@ class DirectActions:
 def apply_op(ticketing: Ticketing, ticket_id: str, op: ActionOp) -> None:
     """Perform one queued write on the helpdesk."""
     if op.op == "set_fields":
-        ticketing.set_fields(ticket_id, op.payload["fields"], idempotency_key=op.idempotency_key)
+        ticketing.set_fields(ticket_id, op.payload["fields"], idempotency_key=op.idempotency_key,
+                             baseline=op.payload.get("baseline"))
     elif op.op == "add_note":
         ticketing.add_note(ticket_id, op.payload["body"], idempotency_key=op.idempotency_key)
     else:

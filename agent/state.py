@@ -34,6 +34,9 @@ class Ticket(_Record):
     subject: str = ""
     requester: str | None = None
     channel: str = "api"
+    fields: dict[str, Any] = Field(default_factory=dict)
+    """The ticket's fields as they were when it arrived, in the agent's names (category, priority,
+    queue, ...). The writes carry them as a baseline: a field a human changed since is left alone."""
 
 
 class Classification(_Record):

@@ -32,10 +32,17 @@ def _fields(action: ProposedAction) -> dict[str, str | list[str]]:
     return fields
 
 
-def action_ops(run_id: str, action: ProposedAction) -> list[ActionOp]:
-    """The helpdesk writes of an action, in delivery order: fields, the internal note, the reply."""
+def action_ops(run_id: str, action: ProposedAction, arrived_with: dict[str, Any] | None = None) -> list[ActionOp]:
+    """The helpdesk writes of an action, in delivery order: fields, the internal note, the reply.
+
+    `arrived_with` is the ticket's fields when it arrived: the fields write carries the ones it touches
+    as its baseline, so the adapter leaves alone any a human has changed since."""
     key = f"{run_id}:{action.kind}"
-    ops = [ActionOp(op="set_fields", payload={"fields": _fields(action)}, idempotency_key=f"{key}:fields")]
+    fields = _fields(action)
+    payload: dict[str, Any] = {"fields": fields}
+    if arrived_with is not None:
+        payload["baseline"] = {name: arrived_with.get(name) for name in fields}
+    ops = [ActionOp(op="set_fields", payload=payload, idempotency_key=f"{key}:fields")]
     if action.note:
         ops.append(ActionOp(op="add_note", payload={"body": action.note}, idempotency_key=f"{key}:note"))
     if action.kind == "reply" and action.reply:
@@ -60,7 +67,7 @@ def act(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any]:
         result = ActionResult(kind=action.kind, idempotency_key=key, executed=False, detail="; ".join(problems))
         return {"actions": [result], "status": "left_for_humans",
                 "events": event("act", "blocked", problems=problems, action=action.model_dump(mode="json"))}
-    ops = action_ops(state.run_id, action)
+    ops = action_ops(state.run_id, action, arrived_with=state.ticket.fields)
     decision = {"decision": state.decision.decision, "reasons": state.decision.reasons, "status": final_status}
     ctx.actions.submit(state.run_id, state.ticket.id, ops, decision)
     result = ActionResult(kind=action.kind, idempotency_key=key, executed=True, detail=f"{len(ops)} writes queued")

@@ -50,7 +50,8 @@ class FakeRetriever:
 class RecordingTicketing:
     writes: list[tuple[str, str, Any]] = field(default_factory=list)
 
-    def set_fields(self, ticket_id: str, fields: Mapping[str, str | list[str]], *, idempotency_key: str) -> None:
+    def set_fields(self, ticket_id: str, fields: Mapping[str, str | list[str]], *, idempotency_key: str,
+                   baseline: Mapping[str, Any] | None = None) -> None:
         self.writes.append(("fields", ticket_id, dict(fields)))
 
     def add_note(self, ticket_id: str, body: str, *, idempotency_key: str) -> None:

@@ -50,7 +50,7 @@ def test_confident_password_reset_is_answered_with_a_citation(world: Any, make_t
     assert len(result["alternatives"]) == 3 and result["status"] == "done"
     ticket = desk.get_ticket(result["ticket_id"])
     assert ticket.fields["queue"] == "identity" and ticket.status == "answered"
-    assert [c["public"] for c in ticket.comments] == [False, True]  # the why-note, then the reply
+    assert [c.public for c in ticket.comments] == [False, True]  # the why-note, then the reply
     nodes = [e.node for e in audit.runs[result["run_id"]]]
     assert nodes[0] == "control_gate" and nodes[-1] == "record" and "act" in nodes
 
@@ -62,7 +62,7 @@ def test_never_category_goes_to_humans_with_a_note_and_no_reply(world: Any, make
     assert result["category"] == "security" and result["decision"] == "escalate"
     assert result["reasons"] == ["autonomy_never"] and result["draft"] is None
     ticket = desk.get_ticket(result["ticket_id"])
-    assert ticket.fields["queue"] == "triage" and all(not c["public"] for c in ticket.comments)
+    assert ticket.fields["queue"] == "triage" and all(not c.public for c in ticket.comments)
 
 
 def test_off_switch_leaves_the_ticket_untouched_but_recorded(world: Any, make_ticket: Any) -> None:
@@ -102,7 +102,7 @@ def test_propose_category_waits_for_a_reviewer_then_acts(world: Any, make_ticket
     assert done["status"] == "done" and "review_approve" in done["reasons"]
     assert not engine.pending(result["run_id"])
     ticket = desk.get_ticket(result["ticket_id"])
-    assert ticket.fields["queue"] == "finance" and any(c["public"] for c in ticket.comments)
+    assert ticket.fields["queue"] == "finance" and any(c.public for c in ticket.comments)
     reviewed = [e for e in audit.runs[result["run_id"]] if e.kind == "reviewed"]
     assert reviewed[0].data["reviewer"] == "ana"
 
@@ -114,7 +114,7 @@ def test_rejected_proposal_hands_the_ticket_to_humans(world: Any, make_ticket: A
                                                         digest=result["approval"]["digest"])).as_json()
     ticket = desk.get_ticket(result["ticket_id"])
     assert done["status"] == "left_for_humans" and ticket.fields["queue"] == "triage"
-    assert all(not c["public"] for c in ticket.comments)
+    assert all(not c.public for c in ticket.comments)
 
 
 def test_a_paused_run_survives_a_new_engine(world: Any, make_ticket: Any) -> None:

@@ -72,7 +72,7 @@ def main() -> None:
         print(json.dumps({
             "recovered": recovered,
             "runs": [r["status"] for r in [app.run_result(rid) for rid in _runs(app)] if r],
-            "comments": [(c["public"], c["body"][:40]) for c in ticket.comments],
+            "comments": [(c.public, c.body[:40]) for c in ticket.comments],
             "fields": ticket.fields,
             "outbox": sorted({r["status"] for r in app.outbox.list()}),
             "audit_problems": [str(p) for p in app.audit.verify()[1]],

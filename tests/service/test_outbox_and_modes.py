@@ -29,8 +29,10 @@ class FlakyDesk:
         if self.lose_answers:
             raise TimeoutError("the helpdesk wrote it, but its answer was lost")
 
-    def set_fields(self, ticket_id: str, fields: Mapping[str, str | list[str]], *, idempotency_key: str) -> None:
-        self._call("set_fields", lambda: self.desk.set_fields(ticket_id, fields, idempotency_key=idempotency_key))
+    def set_fields(self, ticket_id: str, fields: Mapping[str, str | list[str]], *, idempotency_key: str,
+                   baseline: Mapping[str, object] | None = None) -> None:
+        self._call("set_fields", lambda: self.desk.set_fields(ticket_id, fields, idempotency_key=idempotency_key,
+                                                              baseline=baseline))
 
     def add_note(self, ticket_id: str, body: str, *, idempotency_key: str) -> None:
         self._call("add_note", lambda: self.desk.add_note(ticket_id, body, idempotency_key=idempotency_key))
@@ -52,7 +54,7 @@ def no_backoff(app: Embedded) -> None:
 
 
 def comments(app: Embedded, ticket_id: str) -> list[tuple[bool, str]]:
-    return [(c["public"], c["body"]) for c in app.helpdesk.get_ticket(ticket_id).comments]
+    return [(c.public, c.body) for c in app.helpdesk.get_ticket(ticket_id).comments]
 
 
 def test_outage_then_recovery_delivers_every_write_exactly_once(app: Embedded) -> None:

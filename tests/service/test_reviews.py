@@ -27,7 +27,7 @@ def answer(result: dict[str, Any], verdict: str = "approve", **extra: Any) -> Re
 
 
 def public_replies(app: Embedded, ticket_id: str) -> list[str]:
-    return [c["body"] for c in app.helpdesk.get_ticket(ticket_id).comments if c["public"]]
+    return [c.body for c in app.helpdesk.get_ticket(ticket_id).comments if c.public]
 
 
 def test_approve_acts_once_even_when_answered_twice(app: Embedded) -> None:
