@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 an SLO missed (eval), 2 bad input (the message names file,
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -353,7 +354,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--older-than-days", type=float, default=30.0)
     p.add_argument("--pack", type=Path)
     p.set_defaults(func=cmd_prune)
+    for module in COMMAND_MODULES:  # command groups kept in their own modules
+        importlib.import_module(module).register(sub)
     return parser
+
+
+COMMAND_MODULES = ("service.cli_quality", "service.cli_service")
+"""Each has `register(sub)` adding its sub-commands, with `set_defaults(func=...)` returning an exit code;
+they raise `service.cli.UsageError` for a user mistake."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

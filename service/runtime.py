@@ -24,6 +24,7 @@ from agent.models.bundle import load_models
 from agent.pack import Pack, load_pack
 from agent.state import ReviewAnswer, Ticket
 from guardrails.pii import redact
+from integrations.contract import HelpdeskAdapter
 from integrations.local import LocalHelpdesk
 from service.approvals import SqlApprovals
 from service.audit import SqlAudit
@@ -48,7 +49,7 @@ class Embedded:
     settings: Settings
     pack: Pack
     db: Engine
-    helpdesk: LocalHelpdesk
+    helpdesk: HelpdeskAdapter
     audit: SqlAudit
     control: SqlControl
     outbox: SqlOutbox
@@ -61,9 +62,20 @@ class Embedded:
     def submit(self, text: str, subject: str = "", requester: str | None = None,
                channel: str = "cli") -> dict[str, Any]:
         """Open a ticket in the local helpdesk, triage it, deliver its writes."""
+        if not isinstance(self.helpdesk, LocalHelpdesk):
+            raise TypeError(f"submit opens tickets in the local helpdesk; this agent uses {self.helpdesk.name}")
         ticket_id = self.helpdesk.create_ticket(text, subject=subject, requester=requester)
         ticket = Ticket(id=ticket_id, text=text, subject=subject, requester=requester, channel=channel)
         return self.triage(ticket)
+
+    def triage_from_helpdesk(self, ticket_id: str, run_id: str | None = None,
+                             channel: str = "helpdesk") -> dict[str, Any]:
+        """Read a ticket from the connected helpdesk (with its fields as they are now, the baseline for
+        our writes) and triage it."""
+        snapshot = self.helpdesk.get_ticket(ticket_id)
+        ticket = Ticket(id=snapshot.id, text=snapshot.body, subject=snapshot.subject, requester=snapshot.requester,
+                        channel=channel, fields=dict(snapshot.fields))
+        return self.triage(ticket, run_id=run_id)
 
     def triage(self, ticket: Ticket, run_id: str | None = None) -> dict[str, Any]:
         """Keep the raw ticket in the PII store; the graph (and so its checkpoints) gets it redacted."""
@@ -162,12 +174,16 @@ class Embedded:
                 "failed": report.failed, "dead": report.dead}
 
 
-def open_embedded(settings: Settings, pack_dir: Path | None = None) -> Embedded:
-    """Wire the embedded default from settings (SQLite under TRIAGE_HOME unless a database URL is set)."""
+def open_embedded(settings: Settings, pack_dir: Path | None = None,
+                  helpdesk: HelpdeskAdapter | None = None) -> Embedded:
+    """Wire the embedded default from settings (SQLite under TRIAGE_HOME unless a database URL is set).
+
+    `helpdesk` overrides the ticketing system (tests pass a live RT adapter, say); by default it is the
+    built-in local helpdesk under TRIAGE_HOME."""
     pack = load_pack(pack_dir or settings.pack)
     models = load_models(pack, threads=settings.encoder_threads)
     db = make_engine(settings.state_url)
-    helpdesk = LocalHelpdesk(settings.helpdesk_path)
+    helpdesk = helpdesk or LocalHelpdesk(settings.helpdesk_path)
     audit = SqlAudit(db, anchor_file=settings.home / "audit-anchors.log")
     control = SqlControl(db, settings.default_mode, audit=audit)
     outbox = SqlOutbox(db)
