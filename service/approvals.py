@@ -59,7 +59,9 @@ class SqlApprovals:
     def claim(self, run_id: str, answer: ReviewAnswer) -> None:
         """Take the answer once: the request must be pending, unexpired and about this exact action."""
         with transaction(self.engine) as session:
-            row = session.get(ApprovalRecord, run_id)
+            # FOR UPDATE: on PostgreSQL two reviewers answering at once must not both see `pending`
+            # (SQLite's BEGIN IMMEDIATE already serialises them).
+            row = session.get(ApprovalRecord, run_id, with_for_update=True)
             if row is None:
                 raise ReviewError(f"run {run_id} has no review request")
             if row.status != "pending":

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from agent.state import AuditEvent
@@ -50,6 +50,17 @@ class Problem:
         return f"{where}: {self.what}"
 
 
+CHAIN_LOCK_KEY = 0x7472696167  # any constant; names the lock in pg_locks
+
+
+def lock_chain_head(session: Session) -> None:
+    """Serialise appends across processes. SQLite: BEGIN IMMEDIATE already holds the write lock. PostgreSQL
+    reads the head without blocking, so two writers would both extend it: take a transaction-scoped
+    advisory lock first (released at commit or rollback)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+
+
 class SqlAudit:
     """AuditSink on the state database, chaining every new event."""
 
@@ -61,6 +72,7 @@ class SqlAudit:
         """Append the events not yet on the trail (ids are deterministic, so re-writes add nothing)."""
         ids = [f"{run_id}:{position:04d}:{ev.node}" for position, ev in enumerate(events)]
         with transaction(self.engine) as session:
+            lock_chain_head(session)
             present = set(session.exec(select(AuditRecord.id).where(col(AuditRecord.id).in_(ids))).all())
             head = session.exec(select(AuditRecord).order_by(col(AuditRecord.seq).desc()).limit(1)).first()
             seq, prev = (head.seq, head.hash) if head else (0, GENESIS)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -32,3 +34,26 @@ def sqlite_checkpointer(path: Path) -> SqliteSaver:
     saver = SqliteSaver(conn, serde=serializer())
     saver.setup()
     return saver
+
+
+def postgres_checkpointer(url: str, max_connections: int = 10) -> BaseCheckpointSaver[Any]:
+    """A PostgresSaver on a connection pool (the options are the ones the saver requires)."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    pool: ConnectionPool[Any] = ConnectionPool(
+        conninfo, min_size=1, max_size=max_connections, open=True,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+    )
+    saver = PostgresSaver(pool, serde=serializer())
+    saver.setup()  # the saver's own tables and migrations, idempotent
+    return saver
+
+
+def checkpointer_for(state_url: str, sqlite_path: Path) -> BaseCheckpointSaver[Any]:
+    """Checkpoints live beside the state: in PostgreSQL when the state does, else in their own SQLite file."""
+    if state_url.startswith(("postgresql", "postgres:")):
+        return postgres_checkpointer(state_url)
+    return sqlite_checkpointer(sqlite_path)

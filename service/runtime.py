@@ -28,14 +28,20 @@ from integrations.contract import HelpdeskAdapter
 from integrations.local import LocalHelpdesk
 from service.approvals import SqlApprovals
 from service.audit import SqlAudit
-from service.checkpoints import sqlite_checkpointer
+from service.checkpoints import checkpointer_for
 from service.control import SqlControl, check_breaker
+from service.jobs import Job, enqueue
 from service.outbox import DeliveryReport, SqlOutbox
 from service.pii import PiiStore
 from service.settings import Settings
-from service.store import RunRecord, TicketRecord, make_engine, transaction, utcnow
+from service.store import RunRecord, TicketRecord, TicketText, make_engine, transaction, utcnow
 
 logger = logging.getLogger(__name__)
+
+
+def full_text(ticket: Ticket) -> str:
+    """What the PII store keeps: the subject line (if any) above the body."""
+    return f"{ticket.subject}\n{ticket.text}" if ticket.subject else ticket.text
 
 
 def redacted(ticket: Ticket) -> Ticket:
@@ -62,9 +68,10 @@ class Embedded:
     def submit(self, text: str, subject: str = "", requester: str | None = None,
                channel: str = "cli") -> dict[str, Any]:
         """Open a ticket in the local helpdesk, triage it, deliver its writes."""
-        if not isinstance(self.helpdesk, LocalHelpdesk):
+        create = getattr(self.helpdesk, "create_ticket", None)
+        if create is None:
             raise TypeError(f"submit opens tickets in the local helpdesk; this agent uses {self.helpdesk.name}")
-        ticket_id = self.helpdesk.create_ticket(text, subject=subject, requester=requester)
+        ticket_id: str = create(text, subject=subject, requester=requester)
         ticket = Ticket(id=ticket_id, text=text, subject=subject, requester=requester, channel=channel)
         return self.triage(ticket)
 
@@ -88,10 +95,58 @@ class Embedded:
             record = session.get(TicketRecord, ticket.id) or TicketRecord(ticket_id=ticket.id, channel=ticket.channel)
             record.latest_run_id = run_id
             session.add(record)
-            if session.get(RunRecord, run_id) is None:
+            run = session.get(RunRecord, run_id)
+            if run is None:
                 session.add(RunRecord(run_id=run_id, ticket_id=ticket.id, status="running"))
-        self.pii.keep(ticket.id, run_id, f"{ticket.subject}\n{ticket.text}" if ticket.subject else ticket.text,
-                      ticket.requester)
+            elif run.status == "queued":
+                run.status, run.updated_at = "running", utcnow()
+                session.add(run)
+        self.pii.keep(ticket.id, run_id, full_text(ticket), ticket.requester)
+
+    # --- the queue (service ingest and webhooks; workers run the jobs) ---------------------------------
+
+    def enqueue(self, ticket: Ticket | None, run_id: str, *, ticket_id: str | None = None,
+                kind: str = "triage") -> bool:
+        """Queue a run: the ticket row, the run, its text and the job commit together. `fetch` jobs carry
+        no text: the worker reads the ticket from the helpdesk. False if the run id was queued before."""
+        tid = ticket.id if ticket else ticket_id
+        if tid is None:
+            raise ValueError("enqueue needs a ticket or a ticket id")
+        with transaction(self.db) as session:
+            if session.get(RunRecord, run_id) is not None:
+                return False
+            record = session.get(TicketRecord, tid) or TicketRecord(
+                ticket_id=tid, channel=ticket.channel if ticket else "webhook")
+            record.latest_run_id = run_id
+            session.add(record)
+            session.add(RunRecord(run_id=run_id, ticket_id=tid, status="queued"))
+            payload: dict[str, Any] = {}
+            if ticket is not None:
+                # The text goes to the PII store's table, in this same transaction; the job keeps only
+                # what is not personal.
+                session.add(TicketText(ticket_id=tid, run_id=run_id, requester=ticket.requester,
+                                       text=full_text(ticket), expires_at=utcnow() + self.pii.retention))
+                payload = {"channel": ticket.channel, "fields": ticket.fields}
+            enqueue(session, run_id, tid, kind=kind, payload=payload)
+        return True
+
+    def run_job(self, job: Job) -> dict[str, Any]:
+        """Carry out a claimed job; a job claimed again after a crash continues its run's checkpoint."""
+        if job.kind == "fetch":
+            return self.triage_from_helpdesk(job.ticket_id, run_id=job.run_id)
+        if job.attempts > 1:
+            outcome = self.engine.continue_run(job.run_id)
+            if outcome is not None:
+                return self._finish(outcome)
+        with Session(self.db) as session:
+            row = session.exec(select(TicketText).where(TicketText.ticket_id == job.ticket_id,
+                                                        TicketText.run_id == job.run_id)).first()
+        if row is None:
+            raise LookupError(f"run {job.run_id}: the ticket text is gone (erased before the run started)")
+        ticket = Ticket(id=job.ticket_id, text=row.text, requester=row.requester,
+                        channel=job.payload.get("channel", "api"), fields=job.payload.get("fields", {}))
+        self._register(ticket, job.run_id)
+        return self._finish(self.engine.run(redacted(ticket), run_id=job.run_id))
 
     def _finish(self, outcome: RunOutcome) -> dict[str, Any]:
         result = outcome.as_json()
@@ -109,6 +164,7 @@ class Embedded:
                 run_id=result["run_id"], ticket_id=result["ticket_id"], status=result["status"])
             row.status, row.decision, row.category = result["status"], result["decision"], result["category"]
             row.result_json, row.updated_at = json.dumps(result), utcnow()
+            row.latency_ms = result.get("latency_ms")
             session.add(row)
 
     def run_result(self, run_id: str) -> dict[str, Any] | None:
@@ -192,6 +248,6 @@ def open_embedded(settings: Settings, pack_dir: Path | None = None,
         pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
         actions=outbox, audit=audit, control=control, approvals=approvals, versions=models.versions,
     )
-    engine = TriageEngine(context, checkpointer=sqlite_checkpointer(settings.checkpoint_path))
+    engine = TriageEngine(context, checkpointer=checkpointer_for(settings.state_url, settings.checkpoint_path))
     return Embedded(settings=settings, pack=pack, db=db, helpdesk=helpdesk, audit=audit, control=control,
                     outbox=outbox, approvals=approvals, pii=PiiStore(db), engine=engine)

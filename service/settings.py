@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.state import Mode
@@ -23,6 +23,25 @@ class Settings(BaseSettings):
     default_mode: Mode = "auto"
     """The global mode until someone sets one with `triage control`."""
     encoder_threads: int = 2
+    helpdesk: str = "local"
+    """The ticketing adapter (entry point name in `triage.adapters`): local, rt, zendesk, jira_sm, ..."""
+
+    # --- the HTTP service (`triage serve`) ---
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    max_body_bytes: int = 256 * 1024
+    """Larger requests get 413 before they are read."""
+    rate_limit_per_minute: int = 600
+    """Per API key, with bursts up to `rate_burst`; beyond it 429 with Retry-After."""
+    rate_burst: int = 60
+    webhook_auth: Literal["standard", "token"] = "standard"
+    """How the generic webhook endpoint verifies senders: Standard Webhooks HMAC, or a shared token."""
+    webhook_secrets: list[SecretStr] = []
+    """Standard Webhooks secrets (`whsec_...`); several while rotating."""
+    webhook_tokens: list[SecretStr] = []
+    """Shared tokens for `webhook_auth=token` (header X-Webhook-Token)."""
+    worker_threads: int = 1
+    """In-process workers of `triage serve` for queued tickets (0: run `triage worker` processes)."""
 
     @field_validator("encoder_threads")
     @classmethod

@@ -10,6 +10,11 @@ SQLite by default, the same models on PostgreSQL. Tables:
     control_modes     the live mode of each scope; control_changes, who changed what and why
     breakers          categories demoted by the circuit breaker, until a person resets them
     ticket_texts      the PII store: raw ticket text, with its own retention, outside the chain
+    api_keys          the service's API keys (hashed) and their roles
+    webhook_deliveries  inbound webhook delivery ids already taken (a redelivery triggers no second run)
+    jobs              queued triage work for the workers (committed with the ticket row)
+
+The schema is owned by alembic (service/migrations); `make_engine` brings any database up to date.
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ class RunRecord(SQLModel, table=True):
     decision: str | None = None
     category: str | None = None
     result_json: str = "{}"
+    latency_ms: float | None = None
+    """Wall time of the graph run (metrics read it across processes)."""
+    error: str | None = None
+    """Set when the run failed with an exception (the ticket is left for humans)."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -155,12 +164,66 @@ class TicketText(SQLModel, table=True):
     expires_at: datetime
 
 
+class ApiKeyRecord(SQLModel, table=True):
+    __tablename__ = "api_keys"
+    id: str = Field(primary_key=True)
+    """The key's public prefix (`tk_<id>_...`): lets us find the row without storing the secret."""
+    name: str
+    role: str
+    """ingest | reviewer | admin"""
+    secret_hash: str
+    """SHA-256 of the whole key. Keys are 256-bit random, so a fast hash is enough (no password)."""
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class WebhookDelivery(SQLModel, table=True):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("system", "event_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    system: str
+    event_id: str
+    ticket_id: str | None = None
+    run_id: str | None = None
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class JobRecord(SQLModel, table=True):
+    __tablename__ = "jobs"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(unique=True)
+    ticket_id: str = Field(index=True)
+    kind: str = "triage"
+    """triage (the ticket text is in ticket_texts) | fetch (read the ticket from the helpdesk first)"""
+    payload_json: str = "{}"
+    status: str = Field(default="queued", index=True)
+    """queued | running | done | failed"""
+    attempts: int = 0
+    worker: str | None = None
+    claimed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    error: str | None = None
+
+
+def database_url(url: str) -> str:
+    """Accept the usual `postgresql://` / `postgres://` URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for the URL, creating the SQLite file's folder and the tables if needed."""
+    """An engine for the URL, creating the SQLite file's folder and migrating the schema to the newest."""
+    url = database_url(url)
     sqlite = url.startswith("sqlite")
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
+    if sqlite:
+        engine = create_engine(url, connect_args={"timeout": 30})
+    else:
+        engine = create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
     if sqlite:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -177,7 +240,9 @@ def make_engine(url: str) -> Engine:
             # Take the write lock at the start of every transaction: read-then-write sequences (the
             # audit chain head, single-use approvals) then never interleave between processes.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-    SQLModel.metadata.create_all(engine)
+    from service.migrations import upgrade
+
+    upgrade(engine)
     return engine
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from service.runtime import Embedded
+
+# Every test here runs on SQLite and on the real PostgreSQL.
+pytestmark = pytest.mark.parametrize("state_url", ["sqlite", "postgresql"], indirect=True)
 
 
 def fill(app: Embedded) -> None:

@@ -7,9 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import pytest
+
 from integrations.local import LocalHelpdesk
 from service.runtime import Embedded
 from service.store import utcnow
+
+# Every test here runs on SQLite and on the real PostgreSQL.
+pytestmark = pytest.mark.parametrize("state_url", ["sqlite", "postgresql"], indirect=True)
 
 
 @dataclass

@@ -14,6 +14,9 @@ from service.approvals import ReviewError
 from service.runtime import Embedded
 from service.store import utcnow
 
+# Every test here runs on SQLite and on the real PostgreSQL.
+pytestmark = pytest.mark.parametrize("state_url", ["sqlite", "postgresql"], indirect=True)
+
 
 def escalated(app: Embedded) -> dict[str, Any]:
     result = app.submit("I was charged twice on my invoice this month")
