@@ -18,12 +18,14 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from agent.context import TriageContext
+from agent.context import TriageContext, utc_now
 from agent.engine import RunOutcome, TriageEngine
+from agent.llm.budget import SqliteLedger
+from agent.llm.services import build_llm
 from agent.models.bundle import load_models
 from agent.pack import Pack, load_pack
 from agent.state import ReviewAnswer, Ticket
-from guardrails.pii import redact
+from guardrails.pii import redact_ticket
 from integrations.contract import HelpdeskAdapter
 from integrations.local import LocalHelpdesk
 from service.approvals import SqlApprovals
@@ -32,7 +34,7 @@ from service.checkpoints import checkpointer_for
 from service.control import SqlControl, check_breaker
 from service.jobs import Job, enqueue
 from service.outbox import DeliveryReport, SqlOutbox
-from service.pii import PiiStore
+from service.pii import AddressedReplies, PiiStore
 from service.settings import Settings
 from service.store import RunRecord, TicketRecord, TicketText, make_engine, transaction, utcnow
 
@@ -45,9 +47,10 @@ def full_text(ticket: Ticket) -> str:
 
 
 def redacted(ticket: Ticket) -> Ticket:
-    """The ticket as the graph may hold it: structured identifiers replaced, no requester address."""
-    return ticket.model_copy(update={"text": redact(ticket.text).text, "subject": redact(ticket.subject).text,
-                                     "requester": None})
+    """The ticket as the graph may hold it: identifiers replaced, the requester by their placeholder (the PII
+    store rebuilds the same placeholders from the raw text it keeps, to address the reply at delivery)."""
+    r = redact_ticket(ticket.subject, ticket.text, ticket.requester)
+    return ticket.model_copy(update={"text": r.text, "subject": r.subject, "requester": r.requester})
 
 
 @dataclass
@@ -151,7 +154,7 @@ class Embedded:
     def _finish(self, outcome: RunOutcome) -> dict[str, Any]:
         result = outcome.as_json()
         self._save(result)
-        self.outbox.deliver_due(self.helpdesk, ticket_id=result["ticket_id"])
+        self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii), ticket_id=result["ticket_id"])
         if result["category"]:
             why = check_breaker(self.control, result["category"], self.pack.policy.breaker)
             if why:
@@ -202,7 +205,7 @@ class Embedded:
     # --- recovery -------------------------------------------------------------------------------------
 
     def deliver(self) -> DeliveryReport:
-        return self.outbox.deliver_due(self.helpdesk)
+        return self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii))
 
     def recover(self) -> dict[str, Any]:
         """Finish what crashes interrupted: unfinished runs, unapplied answers, undelivered writes."""
@@ -244,9 +247,12 @@ def open_embedded(settings: Settings, pack_dir: Path | None = None,
     control = SqlControl(db, settings.default_mode, audit=audit)
     outbox = SqlOutbox(db)
     approvals = SqlApprovals(db)
+    # The LLM's daily token count lives under TRIAGE_HOME, shared by every process, so restarts keep it.
+    llm = (build_llm(settings.llm, SqliteLedger(settings.home / "llm-budget.db"), clock=utc_now)
+           if settings.llm else None)
     context = TriageContext(
         pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
-        actions=outbox, audit=audit, control=control, approvals=approvals, versions=models.versions,
+        actions=outbox, audit=audit, control=control, approvals=approvals, versions=models.versions, llm=llm,
     )
     engine = TriageEngine(context, checkpointer=checkpointer_for(settings.state_url, settings.checkpoint_path))
     return Embedded(settings=settings, pack=pack, db=db, helpdesk=helpdesk, audit=audit, control=control,
