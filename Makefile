@@ -6,7 +6,7 @@ PACK ?= packs/saas_support
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run eval test lint bench clean
+.PHONY: help setup train run demo eval test lint bench clean
 
 help: ## list the routine commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -22,7 +22,10 @@ setup: $(STAMP) ## create .venv and install the project with its dev tools
 train: $(STAMP) ## fit the default pack's local models (PACK=dir for another pack)
 	$(BIN)/triage train --pack $(PACK)
 
-run: $(STAMP) ## set up, train the default pack if needed, and triage its sample tickets
+run: $(STAMP) ## set up, train the default pack if needed, start the service, send it the sample tickets, keep serving
+	$(BIN)/python -m service.demo_service --pack $(PACK)
+
+demo: $(STAMP) ## the same samples through the command line instead of the service (no server)
 	$(BIN)/python -m service.demo --pack $(PACK)
 
 eval: $(STAMP) ## run the pack's eval set and write eval-out/report.json + report.html
