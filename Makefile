@@ -6,7 +6,7 @@ PACK ?= packs/saas_support
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run demo eval test lint bench clean
+.PHONY: help setup train run demo eval test lint bench bench-service clean
 
 help: ## list the routine commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ lint: $(STAMP) ## ruff, mypy (strict on agent/, integrations/, guardrails/) and 
 
 bench: $(STAMP) ## latency by ticket length, throughput, training time and peak memory, as a table
 	$(BIN)/python -m eval.bench --pack $(PACK)
+
+bench-service: $(STAMP) ## the HTTP service under load on loopback: queued ingest rate and latency, triage rate, lost tickets
+	$(BIN)/python -m service.loadtest --pack $(PACK)
 
 clean: ## remove the virtual environment, trained models and local state
 	rm -rf $(VENV) .triage eval-out packs/*/.model .pytest_cache .mypy_cache .ruff_cache
