@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from service.api.auth import Authenticator
 from service.api.errors import install_error_handlers
+from service.api.schemas import ErrorOut
 from service.api.limits import BodySizeLimit, RateLimiter
 from service.api.routes_control import router as control_router
 from service.api.routes_ops import router as ops_router
@@ -55,6 +56,7 @@ def create_app(settings: Settings, runtime: Embedded | None = None, *, start_wor
         description="First-line support-ticket triage: ingest tickets, read decisions and audit trails, "
                     "answer reviews, switch the agent off. Every endpoint but health and metrics needs an API key.",
         lifespan=lifespan,
+        responses={413: {"model": ErrorOut, "description": "Request body over the size limit"}},
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -28,7 +28,7 @@ def read_modes(request: Request, _: IngestKey) -> dict[str, Any]:
     return {**runtime.control.modes(), "history": runtime.control.history()[-50:]}
 
 
-@router.put("", responses={422: {"model": ErrorOut}})
+@router.put("", responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
 def set_mode(body: ControlIn, request: Request, principal: AdminKey) -> dict[str, Any]:
     """Set a scope's mode (`off` is the off-switch). Who and why go to the audit trail. Setting a
     category's mode also resets its circuit breaker."""
@@ -37,7 +37,7 @@ def set_mode(body: ControlIn, request: Request, principal: AdminKey) -> dict[str
         check_scope(body.scope, runtime.pack.category_names)
         runtime.control.set_mode(body.mode, scope=body.scope, changed_by=f"{principal.name} (key {principal.key_id})",
                                  reason=body.reason)
-    except ControlError as exc:
-        raise ApiError(422, "invalid_request", f"body.scope: {exc}",
+    except ControlError as exc:  # a category the pack does not have: no such scope to set
+        raise ApiError(404, "not_found", f"body.scope: {exc}",
                        fields=[{"field": "body.scope", "problem": str(exc)}]) from None
     return {"scope": body.scope, "mode": runtime.control.mode(body.scope), **runtime.control.modes()}

@@ -178,7 +178,8 @@ assert set(MODES) == {"off", "shadow", "propose", "auto"}
 
 class ControlIn(_In):
     mode: ModeName
-    scope: Annotated[str, StringConstraints(min_length=1, max_length=140)] = "global"
+    scope: Annotated[str, StringConstraints(
+        pattern=r"^(global|category:[A-Za-z0-9_.\-]{1,100}|action:(reply|route|handoff|reject))$")] = "global"
     """`global`, `category:<name>` or `action:<kind>`."""
     reason: Annotated[str, StringConstraints(min_length=1, max_length=1_000)]
     """Why: recorded in the audit trail with who changed it."""

@@ -160,11 +160,11 @@ def test_bad_input_gets_a_clear_4xx_and_changes_nothing(make_api: Callable[..., 
             "bad ticket id": http.post("/v1/tickets", json={"text": "x", "ticket_id": "../etc"}),
             "unknown local ticket": http.post("/v1/tickets", json={"text": "x", "ticket_id": "9999"}),
             "too large": http.post("/v1/tickets", json={"text": "x" * 5_000}),
-            "bad scope": http.put("/v1/control", json={"mode": "off", "scope": "category:nope", "reason": "x"}),
+            "unknown category scope": http.put("/v1/control", json={"mode": "off", "scope": "category:nope", "reason": "x"}),
             "bad verdict": http.post("/v1/reviews/r1", json={"verdict": "maybe", "digest": "12345678"}),
             "no such review": http.post("/v1/reviews/r1", json={"verdict": "approve", "digest": "12345678"}),
         }
-    expected = {"too large": 413, "unknown local ticket": 404, "no such review": 404}
+    expected = {"too large": 413, "unknown local ticket": 404, "no such review": 404, "unknown category scope": 404}
     for name, response in cases.items():
         assert response.status_code == expected.get(name, 422), (name, response.status_code, response.text)
         error = response.json()["error"]
