@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from agent.context import Ticketing, apply_op
 from agent.state import ActionOp
+from integrations.contract import AdapterError
 from service.store import OutboxRecord, RunRecord, as_utc, transaction, utcnow
 
 logger = logging.getLogger(__name__)
@@ -108,12 +109,20 @@ class SqlOutbox:
                 return False
             row.attempts += 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            if row.attempts >= self.max_attempts:
+            # An adapter's error says whether trying again can help (a 404 or a refused payload cannot:
+            # dead-letter at once for a person, who can fix and re-drive) and how long the system asked us
+            # to wait; any other exception is treated as transient.
+            permanent = isinstance(exc, AdapterError) and not exc.retryable
+            asked_wait = exc.retry_after if isinstance(exc, AdapterError) else None
+            if permanent or row.attempts >= self.max_attempts:
                 row.status = "dead"
                 logger.error("outbox: %s dead-lettered after %d attempts: %s", row.idempotency_key, row.attempts,
                              row.last_error)
             else:
-                row.next_attempt_at = self.clock() + backoff(row.attempts)
+                wait = backoff(row.attempts)
+                if asked_wait is not None:
+                    wait = max(wait, timedelta(seconds=asked_wait))
+                row.next_attempt_at = self.clock() + wait
                 logger.warning("outbox: %s failed (attempt %d): %s", row.idempotency_key, row.attempts,
                                row.last_error)
             session.add(row)

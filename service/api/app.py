@@ -11,13 +11,13 @@ from prometheus_client import CollectorRegistry
 
 from service.api.auth import Authenticator
 from service.api.errors import install_error_handlers
-from service.api.schemas import ErrorOut
 from service.api.limits import BodySizeLimit, RateLimiter
 from service.api.routes_control import router as control_router
 from service.api.routes_ops import router as ops_router
 from service.api.routes_reviews import router as reviews_router
 from service.api.routes_tickets import router as tickets_router
 from service.api.routes_webhooks import router as webhooks_router
+from service.api.schemas import ErrorOut
 from service.intake import Intake
 from service.keys import ApiKeys
 from service.metrics import TriageCollector

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from sqlmodel import Session, select
 
+from integrations.contract import NotFound, RateLimited, Unavailable
 from integrations.local import LocalHelpdesk
 from service.runtime import Embedded
-from service.store import utcnow
+from service.store import OutboxRecord, as_utc, utcnow
 
 # Every test here runs on SQLite and on the real PostgreSQL.
 pytestmark = pytest.mark.parametrize("state_url", ["sqlite", "postgresql"], indirect=True)
@@ -96,6 +98,34 @@ def test_dead_letters_are_listed_and_redriven(app: Embedded) -> None:
     app.deliver()
     assert {r["status"] for r in app.outbox.list()} == {"delivered"}
     assert len(comments(app, ticket)) == 2
+
+
+@dataclass
+class RefusingDesk(FlakyDesk):
+    """A helpdesk that answers every write with one adapter error."""
+
+    error: Exception = field(default_factory=lambda: Unavailable("503"))
+
+    def _call(self, name: str, write: object) -> None:
+        self.calls[name] += 1
+        raise self.error
+
+
+def test_a_write_the_helpdesk_refuses_for_good_is_dead_lettered_at_once(app: Embedded) -> None:
+    app.helpdesk = RefusingDesk(app.helpdesk, error=NotFound("ticket 1 was deleted"))  # type: ignore[assignment]
+    app.submit("I forgot my password")
+    dead = app.outbox.list("dead")
+    assert dead and dead[0]["attempts"] == 1 and "deleted" in dead[0]["last_error"]
+
+
+def test_a_rate_limited_write_waits_as_long_as_the_helpdesk_asked(app: Embedded) -> None:
+    app.helpdesk = RefusingDesk(app.helpdesk, error=RateLimited("429", retry_after=3600))  # type: ignore[assignment]
+    before = utcnow()
+    app.submit("I forgot my password")
+    with Session(app.db) as session:
+        row = session.exec(select(OutboxRecord).where(OutboxRecord.status == "pending")).first()
+    assert row is not None and row.attempts == 1
+    assert as_utc(row.next_attempt_at) >= before + timedelta(seconds=3590)
 
 
 def test_category_shadow_and_action_off_write_nothing(app: Embedded) -> None:
