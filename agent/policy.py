@@ -11,13 +11,35 @@ from agent.pack import Pack
 from agent.state import ActionKind, Classification, Decision, Draft, Mode, ProposedAction
 
 
-def _note(cls: Classification, reasons: list[str], articles: list[str]) -> str:
+# What each reason code means, in the words the internal note uses (the codes stay in the audit).
+REASON_TEXT = {
+    "confident": "confidence cleared the category's threshold and its autonomy lets the agent act alone",
+    "low_confidence": "confidence is below the category's threshold",
+    "autonomy_propose": "the category's autonomy is propose: a person approves every action",
+    "autonomy_never": "the category's autonomy is never: only people handle it",
+    "possible_never_category": "a category that only people handle is a plausible alternative",
+    "no_owner": "the pack names no accountable owner, so the agent never acts alone",
+    "mode_propose": "the agent is in propose mode",
+    "mode_off": "the agent is switched off for this ticket",
+    "out_of_scope": "the ticket is outside what this agent handles",
+    "no_kb_answer": "no knowledge-base article answers it, so fields only, no reply",
+    "prompt_injection": "the text carries instructions aimed at the agent",
+    "jailbreak": "the text tries to talk the agent out of its rules",
+    "language_unsupported": "the ticket is in a language this agent does not serve",
+}
+
+
+def _note(pack: Pack, cls: Classification, reasons: list[str], articles: list[str]) -> str:
+    """The internal "why" note on the ticket: what the agent saw, which rule fired, and why it did or
+    did not act alone."""
     top = ", ".join(f"{label} {p:.2f}" for label, p in cls.alternatives)
     used = ", ".join(articles) if articles else "none"
+    threshold = f" (threshold {pack.threshold(cls.category):.2f})" if cls.category else ""
+    why = "; ".join(REASON_TEXT.get(r, r.replace("_", " ")) for r in reasons)
     return (
-        f"Triage agent: category {cls.category or 'out of scope'} (confidence {cls.confidence:.2f}; "
-        f"top: {top}; out-of-scope score {cls.oos_score:.2f}); priority {cls.priority}; "
-        f"KB articles: {used}; reasons: {', '.join(reasons)}."
+        f"Triage agent: category {cls.category or 'out of scope'}, confidence {cls.confidence:.2f}{threshold}; "
+        f"top alternatives: {top}; out-of-scope score {cls.oos_score:.2f}; priority {cls.priority}; "
+        f"KB articles used: {used}. Rule: {', '.join(reasons)}: {why}."
     )
 
 
@@ -36,12 +58,12 @@ def decide_action(
 
     def handoff(reasons: list[str]) -> Decision:
         action = ProposedAction(kind="handoff", queue=policy.human_queue, priority=cls.priority,
-                                category=cls.category, tags=tags, note=_note(cls, reasons, article_ids))
+                                category=cls.category, tags=tags, note=_note(pack, cls, reasons, article_ids))
         return Decision(decision="escalate", reasons=reasons, action=action)
 
     def reject(reasons: list[str]) -> Decision:
         action = ProposedAction(kind="reject", queue=policy.human_queue, tags=[*tags, "rejected"],
-                                note=_note(cls, reasons, article_ids))
+                                note=_note(pack, cls, reasons, article_ids))
         return Decision(decision="reject", reasons=reasons, action=action)
 
     if mode == "off":  # switched off for this category or action: humans take the ticket as it is
@@ -84,7 +106,7 @@ def decide_action(
         reasons.append("no_kb_answer")
     action = ProposedAction(
         kind=kind, queue=category.target_queue, priority=cls.priority, category=cls.category, tags=tags,
-        reply=draft.text if draft else None, note=_note(cls, reasons, article_ids),
+        reply=draft.text if draft else None, note=_note(pack, cls, reasons, article_ids),
     )
     if approval:
         return Decision(decision="escalate", reasons=reasons, needs_approval=True, action=action)

@@ -105,3 +105,13 @@ def test_a_possible_never_category_goes_to_a_human(pack: Pack) -> None:
     assert d.decision == "escalate" and d.reasons == ["possible_never_category"] and d.action.reply is None
     sure = doubtful.model_copy(update={"alternatives": [("password_reset", 0.97), ("security", 0.02)]})
     assert decide_action(pack, "auto", sure, DRAFT, [], [], []).decision == "auto_reply"
+
+
+def test_the_why_note_says_what_was_seen_which_rule_fired_and_why(pack: Pack) -> None:
+    seen = Classification(category="billing", confidence=0.31, alternatives=[("billing", 0.31), ("security", 0.05)],
+                          out_of_scope=False, oos_score=0.2, priority="normal", queue="finance")
+    note = decide_action(pack, "auto", seen, DRAFT, [], [], ["KB-BILL-2"]).action.note
+    assert "category billing, confidence 0.31 (threshold 0.40)" in note
+    assert "top alternatives: billing 0.31, security 0.05" in note and "KB articles used: KB-BILL-2" in note
+    assert "low_confidence" in note and "below the category's threshold" in note
+    assert "autonomy is propose" in note
