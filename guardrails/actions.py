@@ -1,14 +1,17 @@
 """The action allow-list: the guarantee that does not depend on detecting anything.
 
 Whatever a ticket or a model says, the agent can only perform the kinds of action below, with field
-values the pack declares (its queues, categories and priorities). This runs in `act`, right before any
-external write.
+values the pack declares (its queues, categories and priorities), and a reply may only link to the
+pack's allow-listed URLs and promise what its commitments allow. This runs in `act`, right before any
+external write, on whatever action reached it: a decision tampered with after the output checks (or a
+reviewer's edit) is held to the same lines. The checks here are exact rules, never detectors.
 """
 
 from __future__ import annotations
 
 from agent.pack import Pack
 from agent.state import ProposedAction
+from guardrails.output import commitment_flags, links_outside
 
 ALLOWED_KINDS = {"reply", "route", "handoff", "reject", "none"}
 MAX_REPLY_CHARS = 10_000
@@ -34,4 +37,10 @@ def action_violations(action: ProposedAction, pack: Pack) -> list[str]:
         problems.append(f"reply longer than {MAX_REPLY_CHARS} characters")
     if len(action.tags) > MAX_TAGS:
         problems.append(f"more than {MAX_TAGS} tags")
+    if action.reply:
+        problems += [f"reply links to {url}, outside the pack's url_allowlist"
+                     for url in links_outside(action.reply, pack.policy.url_allowlist)]
+        limits = pack.policy.commitments
+        problems += [f"reply makes a commitment outside the pack's policy ({flag})"
+                     for flag in commitment_flags(action.reply, limits.max_refund_amount, limits.max_promised_days)]
     return problems

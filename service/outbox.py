@@ -40,6 +40,16 @@ class DeliveryReport:
     dead: int
 
 
+def _note_after(due: Sequence[OutboxRecord], index: int) -> OutboxRecord | None:
+    """The same run's note right after its fields write, if it is due too (they travel together)."""
+    row = due[index]
+    for later in due[index + 1:]:
+        if later.ticket_id != row.ticket_id:
+            continue
+        return later if later.run_id == row.run_id and later.op == "add_note" else None
+    return None
+
+
 class SqlOutbox:
     """ActionQueue on the state database, plus the delivery worker's loop body."""
 
@@ -78,13 +88,23 @@ class SqlOutbox:
             due = [r for r in session.exec(query).all() if as_utc(r.next_attempt_at) <= now]
         delivered = failed = dead = 0
         blocked: set[str] = set()  # a ticket whose earlier write failed waits: writes stay in order
-        for row in due:
-            if row.ticket_id in blocked:
+        combine = getattr(ticketing, "write", None)  # adapters that take fields and a note in one call
+        skip: set[int | None] = set()
+        for index, row in enumerate(due):
+            if row.ticket_id in blocked or row.id in skip:
                 continue
-            op = ActionOp(op=row.op, payload=json.loads(row.payload_json),  # type: ignore[arg-type]
-                          idempotency_key=row.idempotency_key)
+            partner = _note_after(due, index) if combine is not None and row.op == "set_fields" else None
             try:
-                apply_op(ticketing, row.ticket_id, op)
+                if partner is not None and combine is not None:
+                    # One API call for the run's fields and its note: vendors limit writes per ticket.
+                    fields = json.loads(row.payload_json)
+                    combine(row.ticket_id, idempotency_key=row.idempotency_key, fields=fields["fields"],
+                            comment=json.loads(partner.payload_json)["body"], public=False,
+                            baseline=fields.get("baseline"))
+                else:
+                    op = ActionOp(op=row.op, payload=json.loads(row.payload_json),  # type: ignore[arg-type]
+                                  idempotency_key=row.idempotency_key)
+                    apply_op(ticketing, row.ticket_id, op)
             except Exception as exc:  # any adapter failure is retried, then dead-lettered
                 blocked.add(row.ticket_id)
                 went_dead = self._failed(row.id, exc)
@@ -93,6 +113,10 @@ class SqlOutbox:
                 continue
             self._delivered(row.id)
             delivered += 1
+            if partner is not None:
+                skip.add(partner.id)
+                self._delivered(partner.id)
+                delivered += 1
         return DeliveryReport(delivered, failed, dead)
 
     def _delivered(self, row_id: int | None) -> None:

@@ -176,3 +176,29 @@ def test_circuit_breaker_trips_when_reviewers_keep_overriding(app: Embedded) -> 
     assert "billing" in breakers and "human override rate 1.00" in breakers["billing"]["reason"]
     assert app.control.history()[-1] == {**app.control.history()[-1], "scope": "category:billing",
                                          "new": "propose", "by": "circuit_breaker"}
+
+
+@dataclass
+class CombiningDesk(FlakyDesk):
+    """A helpdesk whose API takes fields and a comment in one call (like Zendesk)."""
+
+    combined: list[tuple[str, dict[str, object], str | None]] = field(default_factory=list)
+
+    def write(self, ticket_id: str, *, idempotency_key: str, fields: Mapping[str, str | list[str]] | None = None,
+              comment: str | None = None, public: bool = False,
+              baseline: Mapping[str, object] | None = None) -> None:
+        self.calls["write"] += 1
+        self.combined.append((ticket_id, dict(fields or {}), comment))
+        self.desk.set_fields(ticket_id, fields or {}, idempotency_key=idempotency_key, baseline=baseline)
+        if comment:
+            self.desk.add_note(ticket_id, comment, idempotency_key=f"{idempotency_key}:note")
+
+
+def test_fields_and_note_travel_in_one_call_where_the_helpdesk_allows(app: Embedded) -> None:
+    desk = CombiningDesk(app.helpdesk)
+    app.helpdesk = desk  # type: ignore[assignment]
+    ticket = app.submit("I forgot my password")["ticket_id"]
+    assert desk.calls["write"] == 1 and desk.calls["set_fields"] == 0 and desk.calls["add_note"] == 0
+    assert desk.combined[0][1]["queue"] == "identity" and "Triage agent" in str(desk.combined[0][2])
+    assert {r["status"] for r in app.outbox.list()} == {"delivered"}
+    assert [p for p, _ in comments(app, ticket)] == [False, True]  # the note, then the reply
