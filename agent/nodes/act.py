@@ -64,8 +64,18 @@ def act(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any]:
                 "events": event("act", "suppressed", mode=mode, action=action.model_dump(mode="json"))}
     problems = action_violations(action, ctx.pack)
     if problems:
-        result = ActionResult(kind=action.kind, idempotency_key=key, executed=False, detail="; ".join(problems))
-        return {"actions": [result], "status": "left_for_humans",
+        # Nothing of the refused action is written; the ticket goes to the human queue with a note saying
+        # what was refused, so a person sees it (otherwise it would sit untouched and unnoticed).
+        blocked = ActionResult(kind=action.kind, idempotency_key=key, executed=False, detail="; ".join(problems))
+        handoff = ProposedAction(kind="handoff", queue=ctx.pack.policy.human_queue, tags=["triage-agent"],
+                                 note="Triage agent: the proposed action was refused by the action allow-list ("
+                                      + "; ".join(problems) + "). A person takes this ticket.")
+        reasons = [*state.decision.reasons, "action_not_allowed"]
+        ctx.actions.submit(state.run_id, state.ticket.id, action_ops(state.run_id, handoff),
+                           {"decision": "escalate", "reasons": reasons, "status": "left_for_humans"})
+        return {"actions": [blocked], "status": "left_for_humans",
+                "decision": state.decision.model_copy(update={"decision": "escalate", "reasons": reasons,
+                                                              "action": handoff}),
                 "events": event("act", "blocked", problems=problems, action=action.model_dump(mode="json"))}
     ops = action_ops(state.run_id, action, arrived_with=state.ticket.fields)
     decision = {"decision": state.decision.decision, "reasons": state.decision.reasons, "status": final_status}

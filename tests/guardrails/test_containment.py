@@ -125,7 +125,10 @@ def test_an_obedient_decider_is_stopped_by_the_allow_list(
     monkeypatch.setattr(agent.graph, "decide", obeying(action))
     result, desk, audit = run(pack, tmp_path)
     ticket = desk.get_ticket(result["ticket_id"])
-    assert ticket.fields == {} and ticket.comments == [] and ticket.status == "new"  # nothing reached the desk
+    # Nothing of the refused action reached the desk: only a hand-off to the human queue saying why.
+    assert ticket.fields == {"queue": pack.policy.human_queue, "tags": ["triage-agent"]}
+    assert [c.public for c in ticket.comments] == [False] and problem in ticket.comments[0].body
+    assert ticket.status == "new" and result["decision"] == "escalate" and "action_not_allowed" in result["reasons"]
     assert result["status"] == "left_for_humans"
     assert result["actions"][0]["executed"] is False and problem in result["actions"][0]["detail"]
     blocked = next(e for e in audit.runs[result["run_id"]] if e.node == "act")
