@@ -141,8 +141,11 @@ def test_act_refuses_actions_outside_the_allow_list(pack: Pack, state: TriageSta
     state.decision = Decision(decision="auto_route", reasons=["confident"],
                               action=ProposedAction(kind="route", queue="wire-transfers", category="password_reset"))
     update = act(state, runtime(pack, ticketing=ticketing))
-    assert ticketing.writes == [] and "queue 'wire-transfers'" in update["actions"][0].detail
-    assert update["status"] == "left_for_humans"
+    assert "queue 'wire-transfers'" in update["actions"][0].detail and not update["actions"][0].executed
+    # Only the hand-off reaches the helpdesk: the human queue and a note saying what was refused.
+    assert [w[0] for w in ticketing.writes] == ["fields", "note"]
+    assert ticketing.writes[0][2]["queue"] == pack.policy.human_queue and "wire-transfers" in ticketing.writes[1][2]
+    assert update["status"] == "left_for_humans" and "action_not_allowed" in update["decision"].reasons
 
 
 def test_record_persists_every_event_once(pack: Pack, state: TriageState) -> None:
