@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -88,6 +89,7 @@ class LocalHelpdesk:
     def __init__(self, path: Path, webhook_secrets: list[str] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._local = threading.local()
         self.webhook_secrets = list(webhook_secrets or [])
         with self._db() as db:
             db.executescript(_SCHEMA)
@@ -97,16 +99,22 @@ class LocalHelpdesk:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        # WAL with NORMAL sync: a commit survives a killed process without an fsync each time (the
-        # outbox re-delivers anything lost with the machine itself, and the idempotency keys absorb it).
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        try:
-            with db:  # one transaction: the write and its idempotency key commit together
-                yield db
-        finally:
-            db.close()
+        db = self._connection()
+        with db:  # one transaction: the write and its idempotency key commit together
+            yield db
+
+    def _connection(self) -> sqlite3.Connection:
+        """One connection per thread, kept open: opening and closing per call costs a WAL checkpoint (an
+        fsync) each time the last connection closes."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30)
+            # WAL with NORMAL sync: a commit survives a killed process without an fsync each time (the
+            # outbox re-delivers anything lost with the machine, and the idempotency keys absorb it).
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
 
     def create_ticket(self, body: str, subject: str = "", requester: str | None = None) -> str:
         """Open a new ticket; returns its id."""
