@@ -1,11 +1,13 @@
-# The triage agent as a container: the embedded default (SQLite) with the bundled pack trained at build.
+# The triage service as a container: the embedded default (SQLite under /data) with the bundled pack trained
+# at build. Set TRIAGE_DATABASE_URL for PostgreSQL; run more containers with `worker` as the command.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     TRIAGE_HOME=/data \
-    TRIAGE_PACK=/app/packs/saas_support
+    TRIAGE_PACK=/app/packs/saas_support \
+    TRIAGE_API_HOST=0.0.0.0
 
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE NOTICE ./
@@ -24,5 +26,7 @@ RUN pip install --no-cache-dir . \
 
 USER 10001
 VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz')"]
 ENTRYPOINT ["triage"]
-CMD ["--help"]
+CMD ["serve"]
