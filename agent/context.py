@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from agent.llm.services import LlmServices
 from agent.models.classifier import Prediction
 from agent.models.encoder import TextEncoder, Vector
 from agent.pack import Pack
@@ -135,3 +136,5 @@ class TriageContext:
     """Pause escalations for a reviewer (needs a checkpointer). Eval runs set False: they only measure."""
     versions: Mapping[str, str] = field(default_factory=dict)
     """Model, pack and policy versions, stamped on every run's audit trail."""
+    llm: LlmServices | None = None
+    """The optional LLM (agent/llm): None runs the local path only, without importing the LLM client."""

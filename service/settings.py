@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.llm.settings import LlmSettings
 from agent.state import Mode
 
 
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
     """Shared tokens for `webhook_auth=token` (header X-Webhook-Token)."""
     worker_threads: int = 1
     """In-process workers of `triage serve` for queued tickets (0: run `triage worker` processes)."""
+    llm: LlmSettings | None = None
+    """The optional LLM endpoint (TRIAGE_LLM__MODEL, TRIAGE_LLM__BASE_URL, ...; docs/llm.md). None: local only."""
 
     @field_validator("encoder_threads")
     @classmethod

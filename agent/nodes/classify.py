@@ -1,4 +1,9 @@
-"""classify: category with calibrated top-3, out-of-scope flag, priority and queue."""
+"""classify: category with calibrated top-3, out-of-scope flag, priority and queue.
+
+With an LLM configured (agent/llm), a ticket the local classifier is not confident about is put to the
+LLM, which picks among the local top candidates (agent/llm/cascade.py). Without one, or when the LLM
+fails, the local answer stands.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,26 @@ from langgraph.runtime import Runtime
 
 from agent.context import TriageContext
 from agent.events import event
+from agent.llm import cascade
 from agent.models.priority import assess_priority
+from agent.pack import Pack
 from agent.state import Classification, TriageState
 
 
+def _with_category(pack: Pack, text: str, base: Classification, category: str | None,
+                   confidence: float) -> Classification:
+    """The classification with another category (None: out of scope), its priority and queue."""
+    return base.model_copy(update={
+        "category": category,
+        "confidence": confidence,
+        "out_of_scope": category is None,
+        "priority": assess_priority(pack, text, category),
+        "queue": pack.category(category).target_queue if category else None,
+    })
+
+
 def classify(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any]:
-    """Classify the cleaned ticket with the local model."""
+    """Classify the cleaned ticket with the local model; ask the LLM only when that is not confident."""
     ctx = runtime.context
     prediction = ctx.classifier.predict(state.clean_text, np.asarray(state.vector, dtype=np.float32))
     category = None if prediction.out_of_scope else prediction.label
@@ -27,4 +46,17 @@ def classify(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, A
         priority=assess_priority(ctx.pack, state.ticket.text, category),
         queue=ctx.pack.category(category).target_queue if category else None,
     )
-    return {"classification": result, "events": event("classify", "classified", **result.model_dump())}
+    events = event("classify", "classified", **result.model_dump())
+    if ctx.llm is None:
+        return {"classification": result, "events": events}
+
+    why = cascade.why_local(ctx.llm, ctx.pack, result, state.guard_flags)
+    if why is not None:
+        return {"classification": result, "events": [*events, *event("classify", "llm_not_asked", why=why)]}
+    verdict, llm_events = cascade.ask(ctx.llm, ctx.pack, state.run_id, state.clean_text, result)
+    events += llm_events
+    if verdict is None:  # the local answer stands; not being confident, it goes to a reviewer
+        return {"classification": result, "events": events}
+    decided = _with_category(ctx.pack, state.ticket.text, result, verdict.category, verdict.confidence)
+    return {"classification": decided,
+            "events": [*events, *event("classify", "llm_classified", **decided.model_dump())]}
