@@ -6,7 +6,7 @@ PACK ?= packs/saas_support
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run demo eval test lint bench bench-service clean
+.PHONY: help setup train run demo eval eval-all test lint bench bench-service clean
 
 help: ## list the routine commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,15 @@ demo: $(STAMP) ## the same samples through the command line instead of the servi
 eval: $(STAMP) ## run the pack's eval set and write eval-out/report.json + report.html
 	$(BIN)/triage train --pack $(PACK)
 	$(BIN)/triage eval --pack $(PACK) --data $(PACK)/eval.jsonl --out eval-out/$(notdir $(PACK))
+
+EVAL_PACKS ?= packs/saas_support packs/it_helpdesk
+eval-all: $(STAMP) ## train and evaluate every bundled pack against its SLOs; fails naming each missed SLO
+	@status=0; for pack in $(EVAL_PACKS); do \
+		echo "== $$pack"; \
+		$(BIN)/triage train --pack $$pack > /dev/null || exit 2; \
+		$(BIN)/triage eval --pack $$pack --data $$pack/eval.jsonl --out eval-out/$$(basename $$pack) --quiet \
+			> /dev/null || status=1; \
+	done; exit $$status
 
 test: $(STAMP) ## set up and run the whole test suite (live services skip unless TRIAGE_REQUIRE_LIVE=1)
 	$(BIN)/pytest

@@ -17,6 +17,8 @@ SLO_METRICS = frozenset({
     "n", "accuracy", "macro_f1", "automated_n", "automation_rate", "escalation_rate", "auto_precision", "oos_n",
     "oos_recall", "attack_n", "attack_tpr", "attack_fpr", "attack_contained", "expected_action_accuracy",
     "grounding", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms",
+    "ece",  # added by eval.insights
+    "llm_share", "llm_tokens_per_ticket", "llm_cost_per_ticket",
 })
 ATTACK_FLAGS = {"prompt_injection", "jailbreak"}
 
@@ -35,6 +37,10 @@ class RowResult:
     citations: list[str]
     latency_ms: float
     alternatives: list[tuple[str, float]] = field(default_factory=list)
+    llm_calls: int | None = None
+    """LLM calls the row made (None: no LLM configured); its tokens and cost below."""
+    llm_tokens: int = 0
+    llm_cost: float = 0.0
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -145,6 +151,12 @@ def compute_report(results: list[RowResult], categories: list[str], skipped: lis
         sum(1 for r in expecting if r.decision == r.source.expected_action), len(expecting)
     )
     report["grounding"] = _ratio(sum(1 for r in grounded if r.source.expected_article in r.citations), len(grounded))
+
+    # LLM use, null without an LLM: the share of tickets that reached it, and its tokens and cost per ticket.
+    llm_rows = [r for r in results if r.llm_calls is not None]
+    report["llm_share"] = _ratio(sum(1 for r in llm_rows if r.llm_calls), n) if llm_rows else None
+    report["llm_tokens_per_ticket"] = round(sum(r.llm_tokens for r in llm_rows) / n, 1) if llm_rows else None
+    report["llm_cost_per_ticket"] = round(sum(r.llm_cost for r in llm_rows) / n, 6) if llm_rows else None
 
     latencies = np.array([r.latency_ms for r in results], dtype=float)
     if n:

@@ -9,12 +9,17 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from agent.context import FixedControl, MemoryAudit, NullActions, TriageContext
+from agent.context import FixedControl, MemoryAudit, NullActions, TriageContext, utc_now
 from agent.engine import TriageEngine
+from agent.llm.budget import MemoryLedger
+from agent.llm.services import LlmServices, build_llm
+from agent.llm.settings import llm_settings_from_env
+from agent.llm.usage import ticket_usage
 from agent.models.bundle import TrainedModels
 from agent.pack import Pack
-from agent.state import Ticket
+from agent.state import AuditEvent, Ticket
 from eval.data import EvalRow
+from eval.insights import add_insights
 from eval.metrics import RowResult, check_slos, compute_report
 from eval.progress import Progress
 
@@ -22,13 +27,14 @@ logger = logging.getLogger(__name__)
 
 
 def eval_engine(pack: Pack, models: TrainedModels,
-                checkpointer: BaseCheckpointSaver[Any] | None = None) -> TriageEngine:
+                checkpointer: BaseCheckpointSaver[Any] | None = None, audit: MemoryAudit | None = None,
+                llm: LlmServices | None = None) -> TriageEngine:
     """The pack's policy and autonomy in `auto` mode, writing nowhere; escalations wait for a reviewer
     only when a checkpointer is given (benchmarks measure that path too)."""
     context = TriageContext(
         pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
-        actions=NullActions(), audit=MemoryAudit(), control=FixedControl("auto"),
-        hold_for_review=checkpointer is not None, versions=models.versions,
+        actions=NullActions(), audit=audit or MemoryAudit(), control=FixedControl("auto"),
+        hold_for_review=checkpointer is not None, versions=models.versions, llm=llm,
     )
     return TriageEngine(context, checkpointer=checkpointer)
 
@@ -48,7 +54,7 @@ def run_rows(engine: TriageEngine, rows: list[EvalRow], show_progress: bool = Tr
             source=row, category=cls.category, confidence=cls.confidence, decision=decision.decision,
             reasons=decision.reasons, guard_flags=state.guard_flags,
             citations=state.draft.citations if state.draft else [], latency_ms=outcome.latency_ms,
-            alternatives=cls.alternatives,
+            alternatives=cls.alternatives, **_llm_use(engine, state.events),
         ))
         if progress:
             progress.advance()
@@ -57,11 +63,29 @@ def run_rows(engine: TriageEngine, rows: list[EvalRow], show_progress: bool = Tr
     return results
 
 
-def write_outputs(out: Path, report: dict[str, Any], results: list[RowResult]) -> None:
-    """report.json, one line per row (predictions.jsonl) and the human report (report.html)."""
+def _llm_use(engine: TriageEngine, events: list[AuditEvent]) -> dict[str, Any]:
+    """The row's LLM calls, tokens and cost (nothing when no LLM is configured: the report keys stay null)."""
+    if engine.context.llm is None:
+        return {}
+    usage = ticket_usage(events)
+    return {"llm_calls": usage.calls, "llm_tokens": usage.tokens, "llm_cost": usage.cost}
+
+
+def configured_llm() -> LlmServices | None:
+    """The LLM of TRIAGE_LLM__*, if set, with a budget of its own in memory (an eval never spends the
+    service's daily tokens, nor is stopped by them)."""
+    settings = llm_settings_from_env()
+    return build_llm(settings, MemoryLedger(), clock=utc_now) if settings else None
+
+
+def write_outputs(out: Path, report: dict[str, Any], results: list[RowResult],
+                  trails: dict[str, list[AuditEvent]] | None = None, lengths: list[int] | None = None) -> None:
+    """report.json, one line per row (predictions.jsonl), the audit trails (audit.jsonl) and report.html."""
     from eval.html import write_html  # matplotlib is imported only when a report is written
 
     out.mkdir(parents=True, exist_ok=True)
+    if trails is not None:
+        write_trails(out, results, trails)
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
     with (out / "predictions.jsonl").open("w") as f:
         for r in results:
@@ -71,7 +95,22 @@ def write_outputs(out: Path, report: dict[str, Any], results: list[RowResult]) -
                 "expected_action": r.source.expected_action, "expected_article": r.source.expected_article,
                 "citations": r.citations, "guard": r.guard_flags, "latency_ms": round(r.latency_ms, 3),
             }) + "\n")
-    write_html(out / "report.html", report, results)
+    write_html(out / "report.html", report, results, lengths)
+
+
+def write_trails(out: Path, results: list[RowResult], trails: dict[str, list[AuditEvent]]) -> None:
+    """Every row's audit trail in audit.jsonl; the report's worst mistakes also as audit/row-N.json (its links)."""
+    from eval.html import worst_mistakes
+
+    linked = {r.source.row for r in worst_mistakes(results)}
+    folder = out / "audit"
+    folder.mkdir(exist_ok=True)
+    with (out / "audit.jsonl").open("w") as f:
+        for r in results:
+            events = [e.model_dump(mode="json") for e in trails.get(f"row-{r.source.row}", [])]
+            f.write(json.dumps({"row": r.source.row, "events": events}) + "\n")
+            if r.source.row in linked:
+                (folder / f"row-{r.source.row}.json").write_text(json.dumps(events, indent=1) + "\n")
 
 
 def evaluate(pack: Pack, models: TrainedModels, rows: list[EvalRow], out: Path,
@@ -79,9 +118,11 @@ def evaluate(pack: Pack, models: TrainedModels, rows: list[EvalRow], out: Path,
     """Run, measure, check SLOs, write everything under `out`; returns the report."""
     usable = [r for r in rows if r.text]
     skipped = [r.row for r in rows if not r.text]
-    results = run_rows(eval_engine(pack, models), usable, show_progress)
+    audit = MemoryAudit()
+    results = run_rows(eval_engine(pack, models, audit=audit, llm=configured_llm()), usable, show_progress)
     report = compute_report(results, pack.category_names, skipped)
+    lengths = add_insights(report, results, pack.category_names)
     report["slo"] = check_slos(report, dict(pack.manifest.slo))
     report["pack"] = {"name": pack.name, "version": pack.manifest.version, **models.versions}
-    write_outputs(out, report, results)
+    write_outputs(out, report, results, audit.runs, lengths)
     return report

@@ -109,6 +109,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for key in pack.manifest.slo:
         if key.split("_", 1)[1] not in SLO_METRICS:
             raise UsageError(f"{pack.root / 'pack.yaml'}: slo.{key}: '{key.split('_', 1)[1]}' is not a report.json key")
+    previous = _previous_report(args.compare)
     models = load_models(pack)
     report = evaluate(pack, models, rows, Path(args.out), show_progress=not args.quiet)
     if report["unknown_labels"]:
@@ -120,6 +121,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                       "grounding", "latency_ms")}
     print(json.dumps(summary, indent=2))
     _say(f"eval: wrote {Path(args.out) / 'report.json'} and {Path(args.out) / 'report.html'}")
+    worse = _compare_with(previous, report, Path(args.out)) if previous is not None else []
     missed = [s for s in report["slo"] if s["met"] is False]
     for s in report["slo"]:
         if s["met"] is None:
@@ -128,7 +130,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for s in missed:
             _say(f"eval: SLO MISSED {s['slo']}: target {s['target']}, measured {s['value']}")
         return EXIT_SLO_MISSED
+    if worse and args.fail_on_regression:
+        _say(f"eval: REGRESSION against {args.compare}: {', '.join(worse)}")
+        return EXIT_SLO_MISSED
     return EXIT_OK
+
+
+def _previous_report(path: str | None) -> dict[str, Any] | None:
+    """The report to compare with, read before the run so a wrong path fails fast (exit 2)."""
+    if path is None:
+        return None
+    from eval.compare import read_report
+    from eval.data import EvalInputError
+
+    try:
+        return read_report(Path(path))
+    except EvalInputError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _compare_with(previous: dict[str, Any], report: dict[str, Any], out: Path) -> list[str]:
+    """Print what got better or worse, write OUT/compare.json; returns the metrics that got worse."""
+    from eval.compare import compare, describe
+
+    result = compare(previous, report)
+    (out / "compare.json").write_text(json.dumps(result, indent=1) + "\n")
+    for line in describe(result):
+        _say(f"eval: compare: {line}")
+    return [r["metric"] for r in result["worse"]]
 
 
 # --- control ---------------------------------------------------------------------------------------------
@@ -289,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attack-col")
     p.add_argument("--expect-col")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--compare", metavar="OLD/report.json", help="print what got better or worse than an earlier run")
+    p.add_argument("--fail-on-regression", action="store_true",
+                   help="with --compare: exit 1 when a metric got worse beyond its tolerance")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("control", help="read or set modes (off, shadow, propose, auto), globally or per scope")
@@ -384,4 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module's main, not this __main__ copy: command modules raise service.cli.UsageError,
+    # which a second copy of this module would not recognise (a traceback instead of exit 2).
+    from service.cli import main as _main
+
+    sys.exit(_main())

@@ -22,9 +22,11 @@ LATENCY_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 
 
 class TriageCollector(Collector):
-    def __init__(self, engine: Engine, mode_of: Any) -> None:
+    def __init__(self, engine: Engine, mode_of: Any, llm_status: Any = None) -> None:
         self.engine = engine
         self.mode_of = mode_of
+        self.llm_status = llm_status
+        """Callable returning the LLM's status (None when no LLM is configured)."""
 
     def collect(self) -> Iterator[Any]:
         with Session(self.engine) as session:
@@ -80,6 +82,14 @@ class TriageCollector(Collector):
         for category in breakers:
             tripped.add_metric([category], 1.0)
         yield tripped
+        if self.llm_status is not None:
+            status = self.llm_status()
+            yield GaugeMetricFamily("triage_llm_enabled", "1 while the LLM may be asked (0: off, e.g. budget spent)",
+                                    value=1.0 if status["enabled"] else 0.0)
+            yield GaugeMetricFamily("triage_llm_tokens_today", "LLM tokens used today (UTC), all processes",
+                                    value=float(status["tokens_today"]))
+            yield GaugeMetricFamily("triage_llm_share", "Share of recent tickets that reached the LLM",
+                                    value=float(status["recent_share"]))
         mode = GaugeMetricFamily("triage_mode", "The global mode (1 for the active one)", labels=["mode"])
         current = self.mode_of()
         for name in ("off", "shadow", "propose", "auto"):

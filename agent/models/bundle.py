@@ -1,17 +1,23 @@
-"""Training a pack's local models into DIR/.model/ and loading them back.
+"""Training a pack's local models into DIR/.model/, loading them back, and rolling back to the previous one.
 
 Artifacts are arrays (.npz/.npy, loaded with allow_pickle=False) and JSON: loading a model never runs
-code. manifest.json records what the models were trained from, so a pack edited since is noticed.
+code. manifest.json records what the models were trained from (pack hash, data hash, the classifier's
+cross-validated metrics) and a model version, so a pack edited since is noticed and every audit trail
+names the model that decided. Training keeps the model it replaces in DIR/.model/previous/; `rollback`
+swaps the two, so rolling back twice returns to the newer model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from agent import __version__
@@ -19,17 +25,19 @@ from agent.models.classifier import IntentClassifier
 from agent.models.encoder import TextEncoder, load_encoder
 from agent.models.retriever import KBIndex
 from agent.models.text import clean_ticket
-from agent.pack import OUT_OF_SCOPE, Pack, check_examples
+from agent.pack import OUT_OF_SCOPE, Example, Pack, check_examples
 from guardrails.pii import redact
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+PREVIOUS = "previous"
+"""Sub-directory of .model/ holding the model the latest training replaced."""
 Progress = Callable[[str], None]
 
 
 class NotTrainedError(RuntimeError):
-    """The pack has no trained models (or they are unreadable)."""
+    """The pack has no trained models (or they are unreadable), or there is nothing to roll back to."""
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,66 @@ class TrainedModels:
         return {
             "agent_version": __version__,
             "pack_hash": str(self.manifest.get("pack_hash", ""))[:12],
+            "model_version": str(self.manifest.get("model_version", "")),
             "model_trained_at": str(self.manifest.get("trained_at", "")),
             "encoder": str(self.manifest.get("encoder", "")),
         }
+
+
+def model_text(text: str) -> str:
+    """What the classifier sees of a ticket: redacted, then cleaned (the graph's guard_input does the same)."""
+    return clean_ticket(redact(text).text)
+
+
+def split_examples(examples: list[Example]) -> tuple[list[Example], list[Example]]:
+    """In-scope examples and out-of-scope negatives."""
+    return [e for e in examples if e.label != OUT_OF_SCOPE], [e for e in examples if e.label == OUT_OF_SCOPE]
+
+
+def data_hash(pack: Pack) -> str:
+    """sha256 of the training data alone (examples.csv)."""
+    path = pack.root / "examples.csv"
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
+def inputs_hash(pack: Pack) -> str:
+    """A digest of what the models are fitted on: examples, KB articles and category names.
+
+    Unlike the pack hash it ignores policy (thresholds from `triage calibrate`, queues, SLOs), which
+    changes no model: editing policy must not make every run warn that the pack needs retraining.
+    """
+    digest = hashlib.sha256("\n".join(pack.category_names).encode())
+    for path in [pack.root / "examples.csv", *sorted((pack.root / "kb").glob("*.md"))]:
+        if path.exists():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _read_manifest(directory: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((directory / MANIFEST).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _model_files(directory: Path) -> list[Path]:
+    return [p for p in directory.iterdir() if p.is_file() and p.name != ".gitignore"]
+
+
+def _keep_previous(out: Path) -> dict[str, Any] | None:
+    """Move the current model (if any) to .model/previous/, replacing an older one there."""
+    current = _read_manifest(out)
+    if current is None:
+        return None
+    previous = out / PREVIOUS
+    if previous.exists():
+        shutil.rmtree(previous)
+    previous.mkdir()
+    for path in _model_files(out):
+        path.rename(previous / path.name)
+    return current
 
 
 def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncoder | None = None) -> dict[str, Any]:
@@ -56,12 +121,11 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
     started = time.perf_counter()
     examples = check_examples(pack)
     encoder = encoder or load_encoder()
-    in_scope = [e for e in examples if e.label != OUT_OF_SCOPE]
-    negatives = [e for e in examples if e.label == OUT_OF_SCOPE]
+    in_scope, negatives = split_examples(examples)
     say(f"cleaning and embedding {len(examples)} examples with {encoder.name}")
     # Trained on what the graph will see: redacted, cleaned text.
-    texts = [clean_ticket(redact(e.text).text) for e in in_scope]
-    oos_texts = [clean_ticket(redact(e.text).text) for e in negatives]
+    texts = [model_text(e.text) for e in in_scope]
+    oos_texts = [model_text(e.text) for e in negatives]
     vectors = encoder.encode(texts)
     oos_vectors = encoder.encode(oos_texts) if oos_texts else None
     say(f"fitting the classifier on {len(in_scope)} examples, {len(pack.category_names)} categories")
@@ -73,12 +137,21 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
     out = pack.model_dir
     out.mkdir(exist_ok=True)
     (out / ".gitignore").write_text("*\n")
+    # Numbered past both kept models: after a rollback the newer one sits in previous/.
+    older = _read_manifest(out / PREVIOUS) or {}
+    replaced = _keep_previous(out)
+    if replaced is not None:
+        say(f"kept model version {replaced.get('model_version', '?')} in {out / PREVIOUS} for rollback")
     classifier.save(out)
     kb.save(out)
+    report = classifier.training_report
     manifest = {
         "pack": pack.name,
         "pack_version": pack.manifest.version,
+        "model_version": max(int((replaced or {}).get("model_version", 0)), int(older.get("model_version", 0))) + 1,
         "pack_hash": pack.content_hash(),
+        "data_hash": data_hash(pack),
+        "inputs_hash": inputs_hash(pack),
         "agent_version": __version__,
         "encoder": encoder.name,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -86,10 +159,47 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
         "out_of_scope_examples": len(negatives),
         "articles": len(pack.articles),
         "train_seconds": round(time.perf_counter() - started, 2),
-        "classifier": classifier.training_report,
+        # Cross-validated numbers of this model, to compare versions before choosing one to keep.
+        "metrics": {key: report[key] for key in ("cv_accuracy", "cv_ece", "cv_in_scope_flag_rate", "cv_oos_recall")
+                    if key in report},
+        "classifier": report,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1, default=float))
     return manifest
+
+
+def model_summary(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The few manifest fields a person compares between two model versions."""
+    return {key: manifest.get(key) for key in ("model_version", "trained_at", "pack_hash", "data_hash", "examples",
+                                               "out_of_scope_examples", "metrics")}
+
+
+def model_versions(pack: Pack) -> dict[str, dict[str, Any] | None]:
+    """The current and the previous model's summaries (None where there is none)."""
+    current = _read_manifest(pack.model_dir)
+    previous = _read_manifest(pack.model_dir / PREVIOUS)
+    return {"current": model_summary(current) if current else None,
+            "previous": model_summary(previous) if previous else None}
+
+
+def rollback(pack: Pack) -> dict[str, Any]:
+    """Make the previous model current again; the replaced one becomes `previous` (roll forward = again)."""
+    out = pack.model_dir
+    previous = out / PREVIOUS
+    older = _read_manifest(previous)
+    if older is None:
+        raise NotTrainedError(f"{previous}: no previous model to roll back to (one is kept each time you train)")
+    swap = out / ".swap"
+    if swap.exists():
+        shutil.rmtree(swap)
+    swap.mkdir()
+    for path in _model_files(out):
+        path.rename(swap / path.name)
+    for path in _model_files(previous):
+        path.rename(out / path.name)
+    shutil.rmtree(previous)
+    swap.rename(previous)
+    return older
 
 
 def load_models(pack: Pack, threads: int = 2) -> TrainedModels:
@@ -103,7 +213,10 @@ def load_models(pack: Pack, threads: int = 2) -> TrainedModels:
         ) from None
     except json.JSONDecodeError as exc:
         raise NotTrainedError(f"{directory / MANIFEST}: unreadable ({exc}): retrain the pack") from None
-    if manifest.get("pack_hash") != pack.content_hash():
+    # Older manifests have no inputs hash: fall back to the whole-pack hash.
+    stale = (manifest["inputs_hash"] != inputs_hash(pack) if "inputs_hash" in manifest
+             else manifest.get("pack_hash") != pack.content_hash())
+    if stale:
         logger.warning("%s changed since it was trained: run `triage train --pack %s`", pack.root, pack.root)
     encoder = load_encoder(prefer=manifest.get("encoder"), threads=threads)
     try:

@@ -39,7 +39,8 @@ def create_app(settings: Settings, runtime: Embedded | None = None, *, start_wor
         app.state.intake = Intake(rt)
         app.state.auth = Authenticator(ApiKeys(rt.db), RateLimiter(settings.rate_limit_per_minute, settings.rate_burst))
         registry = CollectorRegistry()
-        registry.register(TriageCollector(rt.db, rt.control.mode))
+        llm = rt.engine.context.llm
+        registry.register(TriageCollector(rt.db, rt.control.mode, llm.status if llm else None))
         app.state.metrics = registry
         pool = WorkerPool(app.state.intake, threads=settings.worker_threads if start_workers else 0)
         pool.start()

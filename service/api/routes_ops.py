@@ -78,4 +78,5 @@ def agent_card(request: Request, _: IngestKey) -> dict[str, Any]:
                    "guard": manifest.policy.guard, "url_allowlist": manifest.policy.url_allowlist,
                    "commitments": manifest.policy.commitments.model_dump()},
         "slo": manifest.slo,
+        "llm": runtime.engine.context.llm.status() if runtime.engine.context.llm else None,
     }

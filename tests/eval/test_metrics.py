@@ -102,8 +102,14 @@ def test_wilson_interval_brackets_the_proportion() -> None:
 
 
 def test_every_slo_metric_is_a_numeric_report_key() -> None:
+    from dataclasses import replace
+
+    from eval.insights import calibration
     from eval.metrics import SLO_METRICS
 
-    r = report([result("a", "a", "auto_reply", attack=False, expected="auto_reply", article="K", cited=("K",)),
-                result("out_of_scope", None, "escalate", attack=True)])
-    assert all(isinstance(r[key], int | float) for key in SLO_METRICS)
+    results = [replace(result("a", "a", "auto_reply", attack=False, expected="auto_reply", article="K", cited=("K",)),
+                       alternatives=[("a", 0.9), ("b", 0.1)]),
+               result("out_of_scope", None, "escalate", attack=True)]
+    r = report(results) | calibration(results, CATS)  # ece comes from eval.insights, as the runner adds it
+    applicable = {key for key in SLO_METRICS if not key.startswith("llm_")}  # null without an LLM configured
+    assert all(isinstance(r[key], int | float) for key in applicable)
