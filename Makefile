@@ -30,14 +30,15 @@ demo: $(STAMP) ## the same samples through the command line instead of the servi
 
 eval: $(STAMP) ## run the pack's eval set and write eval-out/report.json + report.html
 	$(BIN)/triage train --pack $(PACK)
-	$(BIN)/triage eval --pack $(PACK) --data $(PACK)/eval.jsonl --out eval-out/$(notdir $(PACK))
+	$(BIN)/triage eval --pack $(PACK) --data $(PACK)/eval.jsonl --out eval-out/$(notdir $(PACK)) $(EVAL_COLS)
 
 EVAL_PACKS ?= packs/saas_support packs/it_helpdesk
+EVAL_COLS := --attack-col is_attack --expect-col expected_action
 eval-all: $(STAMP) ## train and evaluate every bundled pack against its SLOs; fails naming each missed SLO
 	@status=0; for pack in $(EVAL_PACKS); do \
 		echo "== $$pack"; \
 		$(BIN)/triage train --pack $$pack > /dev/null || exit 2; \
-		$(BIN)/triage eval --pack $$pack --data $$pack/eval.jsonl --out eval-out/$$(basename $$pack) --quiet \
+		$(BIN)/triage eval --pack $$pack --data $$pack/eval.jsonl --out eval-out/$$(basename $$pack) --quiet $(EVAL_COLS) \
 			> /dev/null || status=1; \
 	done; exit $$status
 
