@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
@@ -61,6 +62,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_poll(args: argparse.Namespace) -> int:
+    from service.cli import UsageError, _settings
+    from service.intake import Intake
+    from service.polling import handle_event, poller_for
+    from service.runtime import open_embedded
+
+    settings = _settings()
+    intake = Intake(open_embedded(settings, args.pack))
+    poller = poller_for(intake)
+    if poller is None:
+        raise UsageError(f"the {intake.runtime.helpdesk.name} helpdesk sends webhooks: nothing to poll")
+    if args.once:
+        report = poller.poll(lambda event: handle_event(intake, event))
+        print(json.dumps({"changes": report.delivered, "cursor": report.cursor}))
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        poller.run(lambda event: handle_event(intake, event), interval_s=args.interval, stop=stop)
+    return 0
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from service.cli import UsageError, _print, _settings
     from service.keys import ApiKeyError, ApiKeys
@@ -98,6 +121,12 @@ def register(sub: Any) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--once", action="store_true", help="drain the queue, then exit")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("poll", help="find new and changed tickets in a helpdesk without webhooks (RT) and queue them")
+    p.add_argument("--pack", type=Path, default=None)
+    p.add_argument("--once", action="store_true", help="one poll, then exit")
+    p.add_argument("--interval", type=float, default=30.0, help="seconds between polls")
+    p.set_defaults(func=cmd_poll)
 
     p = sub.add_parser("keys", help="API keys of the service: create (shown once), list, revoke")
     ksub = p.add_subparsers(dest="keys_cmd", required=True)

@@ -52,6 +52,10 @@ class Outcome:
     duplicate: bool = False
 
 
+AGENT_AUTHORS = {"triage-agent"}
+"""Comment authors that are the agent itself (the local helpdesk's and the RT adapter's agent user)."""
+
+
 def run_id_for(idempotency_key: str | None, scope: str) -> str:
     """A caller's retry (same Idempotency-Key) maps to the same run; otherwise a fresh id."""
     if not idempotency_key:
@@ -156,7 +160,9 @@ class Intake:
             self._note_in_audit("-", "ignored", f"{event_.system} event {event_.kind} names no ticket")
             return Outcome("ignored", "-", reason="no_ticket_in_event")
         history = self.history(event_.ticket_id)
-        kind = {"created": "message", "comment": "message", "reopened": "reopened"}.get(event_.kind, "human_edit")
+        kind = {"created": "message", "comment": "message", "reopened": "reopened"}.get(event_.kind)
+        if kind is None:  # "updated": a person's edit, or the requester writing again? The ticket tells.
+            kind = self._what_changed(event_.ticket_id)
         decision = plan_message(history, auto_reply=None, event=kind)
         if decision.plan == "record":
             self._note_in_audit(event_.ticket_id, "recorded", decision.reason)
@@ -167,6 +173,19 @@ class Intake:
         run_id = run_id_for(event_.event_id, f"webhook:{event_.system}")
         self.runtime.enqueue(None, run_id, ticket_id=event_.ticket_id, kind="fetch")
         return Outcome("queued", event_.ticket_id, run_id=run_id, reason=decision.reason)
+
+    def _what_changed(self, ticket_id: str) -> str:
+        """`message` when the newest comment is a public one not written by the agent (the requester wrote
+        again), else `human_edit` (fields, assignment, an internal note by a colleague)."""
+        try:
+            snapshot = self.runtime.helpdesk.get_ticket(ticket_id)
+        except Exception as exc:  # unreadable now: treat as an edit, the next event will tell more
+            logger.warning("could not read ticket %s to classify an update: %s", ticket_id, type(exc).__name__)
+            return "human_edit"
+        newest = snapshot.comments[-1] if snapshot.comments else None
+        if newest is not None and newest.public and (newest.author or "") not in AGENT_AUTHORS:
+            return "message"
+        return "human_edit"
 
     # --- side paths -------------------------------------------------------------------------------------
 

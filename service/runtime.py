@@ -28,6 +28,7 @@ from agent.state import ReviewAnswer, Ticket
 from guardrails.pii import redact_ticket
 from integrations.contract import HelpdeskAdapter
 from integrations.local import LocalHelpdesk
+from integrations.registry import load_adapter
 from service.approvals import SqlApprovals
 from service.audit import SqlAudit
 from service.checkpoints import checkpointer_for
@@ -242,7 +243,11 @@ def open_embedded(settings: Settings, pack_dir: Path | None = None,
     pack = load_pack(pack_dir or settings.pack)
     models = load_models(pack, threads=settings.encoder_threads)
     db = make_engine(settings.state_url)
-    helpdesk = helpdesk or LocalHelpdesk(settings.helpdesk_path)
+    if helpdesk is None:
+        # The built-in helpdesk lives under TRIAGE_HOME; any other comes from its entry point, configured
+        # by its own environment settings (TRIAGE_RT_*, TRIAGE_ZENDESK_*, ...).
+        helpdesk = (LocalHelpdesk(settings.helpdesk_path) if settings.helpdesk == "local"
+                    else load_adapter(settings.helpdesk))
     audit = SqlAudit(db, anchor_file=settings.home / "audit-anchors.log")
     control = SqlControl(db, settings.default_mode, audit=audit)
     outbox = SqlOutbox(db)

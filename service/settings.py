@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     webhook_tokens: list[SecretStr] = []
     """Shared tokens for `webhook_auth=token` (header X-Webhook-Token)."""
     worker_threads: int = 1
+    poll_interval_s: float = 30.0
+    """How often `triage serve` polls a helpdesk that sends no webhooks (Request Tracker); 0 turns it off."""
     """In-process workers of `triage serve` for queued tickets (0: run `triage worker` processes)."""
     llm: LlmSettings | None = None
     """The optional LLM endpoint (TRIAGE_LLM__MODEL, TRIAGE_LLM__BASE_URL, ...; docs/llm.md). None: local only."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +22,7 @@ from service.api.schemas import ErrorOut
 from service.intake import Intake
 from service.keys import ApiKeys
 from service.metrics import TriageCollector
+from service.polling import start_polling
 from service.runtime import Embedded, open_embedded
 from service.settings import Settings
 from service.workers import WorkerPool
@@ -45,10 +47,14 @@ def create_app(settings: Settings, runtime: Embedded | None = None, *, start_wor
         pool = WorkerPool(app.state.intake, threads=settings.worker_threads if start_workers else 0)
         pool.start()
         app.state.workers = pool
+        stop_polling = threading.Event()
+        if settings.poll_interval_s > 0 and start_workers:
+            start_polling(app.state.intake, settings.poll_interval_s, stop_polling)
         logger.info("serving pack %s (%s helpdesk, %d workers)", rt.pack.name, rt.helpdesk.name, pool.threads)
         try:
             yield
         finally:
+            stop_polling.set()
             pool.stop()
 
     app = FastAPI(
