@@ -41,6 +41,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -189,6 +190,16 @@ def _short(response: httpx.Response) -> str:
 # --- the client ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A 2xx answer: the decoded JSON body (None when empty or not read) and the headers beside it, for
+    the adapters that need one (RT's ETag for conditional writes, its Date as the server's clock)."""
+
+    status: int
+    headers: httpx.Headers
+    body: Any
+
+
 class HelpdeskHttp:
     """An httpx client with the retry rules above. Inject `transport`, `sleep` and the clocks in tests."""
 
@@ -207,6 +218,11 @@ class HelpdeskHttp:
             headers={"Accept": "application/json", "User-Agent": "triage-agent", **(headers or {})},
         )
 
+    @property
+    def http(self) -> httpx.Client:
+        """The httpx client underneath, e.g. to add event hooks that watch every answer."""
+        return self._client
+
     def close(self) -> None:
         self._client.close()
 
@@ -215,6 +231,13 @@ class HelpdeskHttp:
              read_body: bool = True) -> Any:
         """Send one request (retried as the module docstring says) and return its decoded JSON body
         (None when empty or when `read_body` is False). Raises the contract's errors."""
+        return self.reply(method, url, json=json, params=params, headers=headers, idempotent=idempotent,
+                          read_body=read_body).body
+
+    def reply(self, method: str, url: str, *, json: Any = None, params: Mapping[str, str | int] | None = None,
+              headers: Mapping[str, str] | None = None, idempotent: bool | None = None,
+              read_body: bool = True) -> Reply:
+        """`call`, with the answer's status and headers kept beside the body."""
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS or header(headers or {}, "Idempotency-Key") is not None
@@ -232,7 +255,7 @@ class HelpdeskHttp:
         return retrying(self._attempt, method, url, json, params, headers, read_body)
 
     def _attempt(self, method: str, url: str, json: Any, params: Mapping[str, str | int] | None,
-                 headers: Mapping[str, str] | None, read_body: bool) -> Any:
+                 headers: Mapping[str, str] | None, read_body: bool) -> Reply:
         request = self._client.build_request(method, url, json=json, params=params, headers=headers)
         where = f"{self.system}: {method} {request.url.path}"
         try:
@@ -247,9 +270,9 @@ class HelpdeskHttp:
         if error is not None:
             raise error
         if not read_body or not response.content:
-            return None
+            return Reply(response.status_code, response.headers, None)
         try:
-            return response.json()
+            return Reply(response.status_code, response.headers, response.json())
         except ValueError as exc:
             raise MalformedResponse(f"{where} answered {response.status_code} with a body that is not JSON",
                                     status=response.status_code) from exc

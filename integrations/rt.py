@@ -24,8 +24,10 @@ Behaviour a user relies on:
   accepts events from an RT Scrip we define that signs with Standard Webhooks and posts
   `{"type": "ticket.created|ticket.updated|ticket.comment", "ticket_id": "12", "transaction_id": "345"}`.
 
-Errors are the contract's (the status-code mapping is drawn in integrations.rt_http). Reads are retried
-a few times there; writes are not: the outbox retries them with backoff.
+HTTP goes through the shared integrations.http layer like every vendor adapter's, so retries live in one
+place; integrations.rt_http holds what is RT's own (REST2's location, paging) and draws the status-code
+mapping and which calls are resent. Settings add the shared knobs: TRIAGE_RT_MAX_ATTEMPTS,
+TRIAGE_RT_MAX_TOTAL_S, TRIAGE_RT_BACKOFF_INITIAL_S, TRIAGE_RT_BACKOFF_MAX_S.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ import hashlib
 import ipaddress
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,14 +46,13 @@ from urllib.parse import urlsplit
 
 import httpx
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from integrations.contract import (
     BadWebhookPayload,
     Comment,
     Conflict,
     FieldValue,
-    MalformedResponse,
     NotFound,
     Rejected,
     TicketSnapshot,
@@ -58,7 +60,8 @@ from integrations.contract import (
     WebhookRejected,
     fields_safe_to_write,
 )
-from integrations.rt_http import RTClient, retry_after
+from integrations.http import HttpSettings, reading, wait_from_headers
+from integrations.rt_http import items, record, rest2_client
 from integrations.webhooks import verify_standard
 
 logger = logging.getLogger(__name__)
@@ -69,8 +72,9 @@ _MAX_KEY_LENGTH = 200  # a custom field value longer than 255 characters moves t
 _NOBODY = "Nobody"
 
 
-class RTSettings(BaseSettings):
-    """Environment TRIAGE_RT_*: where RT is, the token, and how the agent's fields map onto RT."""
+class RTSettings(HttpSettings):
+    """Environment TRIAGE_RT_*: where RT is, the token, how the agent's fields map onto RT, and the shared
+    HTTP knobs (timeout_s, max_attempts, max_total_s, backoff_*) of integrations.http.HttpSettings."""
 
     model_config = SettingsConfigDict(env_prefix="TRIAGE_RT_", extra="ignore")
 
@@ -80,7 +84,6 @@ class RTSettings(BaseSettings):
     """An RT auth token (Settings > Auth Tokens in RT) of the user the agent acts as."""
     agent_user: str = "triage-agent"
     """The RT user the token belongs to: the poller ignores changes made only by this user."""
-    timeout_s: float = Field(default=10.0, gt=0)
     allow_insecure_http: bool = False
     """Plain http is refused for anything but a loopback address (the token would travel in clear)."""
     queues: dict[str, str] = Field(default_factory=dict)
@@ -99,7 +102,9 @@ class RTSettings(BaseSettings):
 
     @field_validator("base_url")
     @classmethod
-    def _web_root(cls, value: str) -> str:
+    def _https_only(cls, value: str) -> str:
+        """Replaces HttpSettings' check of the same name (pydantic overrides validators by name): RT takes
+        the web root or the REST2 URL, and plain http is decided by `_no_token_in_clear` below."""
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) URL")
@@ -154,10 +159,13 @@ class RequestTrackerAdapter:
     def from_settings(cls, settings: RTSettings) -> RequestTrackerAdapter:
         return cls(settings)
 
-    def __init__(self, settings: RTSettings, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: RTSettings, *, transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], float] = time.time) -> None:
         self.settings = settings
-        self.client = RTClient(settings.base_url, settings.token.get_secret_value(), timeout_s=settings.timeout_s,
-                               transport=transport)
+        self._now = now
+        self.client = rest2_client(settings, settings.token.get_secret_value(), transport=transport, sleep=sleep,
+                                   clock=clock, now=now)
         self._queue_names: dict[str, str] = {}
         self._key_field_checked = False
 
@@ -180,18 +188,17 @@ class RequestTrackerAdapter:
 
     def _queue_name(self, queue_id: str) -> str:
         if queue_id not in self._queue_names:
-            doing = f"read queue {queue_id}"
-            record = self.client.record(self.client.get(f"/queue/{queue_id}", doing), doing)
-            if "Name" not in record:
-                raise MalformedResponse(f"RT {doing}: the queue has no Name")
-            self._queue_names[queue_id] = str(record["Name"])
+            what = f"queue {queue_id}"
+            queue = record(self.client.call("GET", f"/queue/{queue_id}"), what)
+            with reading(self.name, what):
+                self._queue_names[queue_id] = str(queue["Name"])
         return self._queue_names[queue_id]
 
     def _load(self, ticket_id: str) -> _RtTicket:
-        doing = f"read ticket {ticket_id}"
-        response = self.client.get(self._ticket_path(ticket_id), doing)
-        data = self.client.record(response, doing)
-        try:
+        what = f"ticket {ticket_id}"
+        reply = self.client.reply("GET", self._ticket_path(ticket_id))
+        data = record(reply.body, what)
+        with reading(self.name, what):
             data["id"] = str(data["id"])
             slots: dict[str, FieldValue | None] = {
                 "Queue": self._queue_name(str(data["Queue"]["id"])),
@@ -201,9 +208,7 @@ class RequestTrackerAdapter:
             }
             for cf in data.get("CustomFields") or []:
                 slots[f"CF.{cf['name']}"] = [str(v) for v in cf.get("values") or []]
-        except (KeyError, TypeError) as exc:
-            raise MalformedResponse(f"RT {doing}: unexpected ticket JSON ({exc!r} missing)") from exc
-        return _RtTicket(data=data, slots=slots, etag=response.headers.get("etag"))
+        return _RtTicket(data=data, slots=slots, etag=reply.headers.get("etag"))
 
     def _agent_fields(self, ticket: _RtTicket) -> dict[str, Any]:
         """RT's slots in the agent's field names."""
@@ -228,10 +233,10 @@ class RequestTrackerAdapter:
     def _conversation(self, ticket_id: str) -> list[tuple[str, Comment]]:
         """(transaction type, message) for every message on the ticket, oldest first."""
         path = self._ticket_path(ticket_id)
-        doing = f"read the history of ticket {ticket_id}"
-        history = self.client.items(f"{path}/history", doing, {"fields": "Type,Creator,Created"})
+        what = f"history of ticket {ticket_id}"
+        history = items(self.client, f"{path}/history", what, {"fields": "Type,Creator,Created"})
         # The attachments listing gives decoded content (on /attachment/{id} it is base64).
-        attachments = self.client.items(f"{path}/attachments", doing, {"fields": "TransactionId,ContentType,Content"})
+        attachments = items(self.client, f"{path}/attachments", what, {"fields": "TransactionId,ContentType,Content"})
         plain: dict[str, str] = {}
         other_text: dict[str, str] = {}  # an HTML-only message still shows, as its source
         for part in attachments:
@@ -316,14 +321,16 @@ class RequestTrackerAdapter:
                 return
             headers = {"If-Match": ticket.etag} if ticket.etag else {}
             try:
-                response = self.client.call("PUT", self._ticket_path(ticket_id), f"update ticket {ticket_id}",
-                                      json=self._put_body(wanted), headers=headers)
+                # Conditional, it may be resent after a lost answer (a landed write turns the resend into a
+                # 412); without an ETag a resend could overwrite a person's newer value, so it goes once.
+                messages = self.client.call("PUT", self._ticket_path(ticket_id), json=self._put_body(wanted),
+                                            headers=headers, idempotent=bool(ticket.etag))
             except Conflict:
                 if attempt == 2:
                     raise
                 logger.info("rt: ticket %s changed between our read and our write; reading it again", ticket_id)
                 continue
-            self._check_applied(ticket_id, wanted, self.client.json(response, f"update ticket {ticket_id}"))
+            self._check_applied(ticket_id, wanted, messages)
             return
 
     def _check_applied(self, ticket_id: str, wanted: Mapping[str, FieldValue], messages: Any) -> None:
@@ -331,7 +338,7 @@ class RequestTrackerAdapter:
         now = self._load(ticket_id).slots
         missed = [slot for slot, value in wanted.items() if _normal(now.get(slot)) != _normal(value)]
         if missed:
-            said = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
+            said = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages or "")
             raise Rejected(f"RT did not apply {', '.join(missed)} on ticket {ticket_id}: {said or 'no message'}",
                            status=200)
 
@@ -356,9 +363,9 @@ class RequestTrackerAdapter:
         """Refuse to post when the key field is missing: RT would drop the key and a retry would post twice."""
         if self._key_field_checked:
             return
-        doing = f"look up the transaction custom field {self.settings.key_field!r}"
-        found = self.client.items("/customfields", doing, {"fields": "Name,LookupType"},
-                                  search=[{"field": "Name", "value": self.settings.key_field}])
+        what = f"custom fields named {self.settings.key_field!r}"
+        found = items(self.client, "/customfields", what, {"fields": "Name,LookupType"},
+                      search=[{"field": "Name", "value": self.settings.key_field}])
         if not any(str(cf.get("LookupType", "")).endswith("RT::Transaction") for cf in found):
             raise Rejected(f"RT has no transaction custom field {self.settings.key_field!r} visible to this user: "
                            "create it (applied to all queues) or set TRIAGE_RT_KEY_FIELD")
@@ -367,8 +374,8 @@ class RequestTrackerAdapter:
     def _key_used(self, ticket_id: str, key: str) -> bool:
         quoted = key.replace("\\", "\\\\").replace("'", "\\'")
         query = f"id = {int(ticket_id)} AND 'TxnCF.{{{self.settings.key_field}}}' = '{quoted}'"
-        doing = f"look up key {key} on ticket {ticket_id}"
-        return bool(self.client.record(self.client.get("/tickets", doing, {"query": query}), doing).get("count"))
+        found = record(self.client.call("GET", "/tickets", params={"query": query}), f"key {key} on ticket {ticket_id}")
+        return bool(found.get("count"))
 
     def _post_message(self, ticket_id: str, kind: str, body: str, idempotency_key: str) -> None:
         path = self._ticket_path(ticket_id)
@@ -377,14 +384,14 @@ class RequestTrackerAdapter:
         if self._key_used(ticket_id, key):
             logger.info("rt: ticket %s already has %s %s; not posting it again", ticket_id, kind, key)
             return
-        doing = f"post a {kind} on ticket {ticket_id}"
         payload = {"Content": body, "ContentType": "text/plain", "TxnCustomFields": {self.settings.key_field: key}}
         try:
-            response = self.client.call("POST", f"{path}/{kind}", doing, json=payload)
+            # Never resent after it may have reached RT: the key is checked above, not by RT, so the outbox
+            # delivers it again later and that check makes the second delivery harmless.
+            said = self.client.call("POST", f"{path}/{kind}", json=payload, idempotent=False)
         except Rejected:
             self._load(ticket_id)  # RT answers 400 for a missing ticket here: say NotFound when that is why
             raise
-        said = self.client.json(response, doing)
         if not any("custom field" in str(m).lower() and "updated" in str(m).lower() for m in said or []):
             logger.error("rt: %s on ticket %s posted but RT did not confirm its key %s: %s", kind, ticket_id, key, said)
 
@@ -392,13 +399,12 @@ class RequestTrackerAdapter:
 
     def search_tickets(self, query: str, fields: Sequence[str], order_by: str = "LastUpdated") -> list[dict[str, Any]]:
         """Every ticket matching the TicketSQL query, oldest `order_by` first, with the given fields."""
-        return self.client.items("/tickets", "search tickets", {"query": query, "fields": ",".join(fields),
-                                                          "orderby": order_by, "order": "ASC"})
+        return items(self.client, "/tickets", "ticket search", {"query": query, "fields": ",".join(fields),
+                                                                 "orderby": order_by, "order": "ASC"})
 
     def server_time(self) -> datetime:
         """RT's own clock (the Date header of a cheap call), so the poller never trusts ours."""
-        response = self.client.get("/rt", "read RT's version")
-        stamp = response.headers.get("date")
+        stamp = self.client.reply("GET", "/rt").headers.get("date")
         try:
             return email.utils.parsedate_to_datetime(stamp) if stamp else datetime.now(UTC)
         except (TypeError, ValueError):
@@ -406,11 +412,11 @@ class RequestTrackerAdapter:
 
     def transaction_creators(self, ticket_id: str, since: str, *, inclusive: bool) -> list[str]:
         """Who made the ticket's transactions created after `since` (an RT date with offset)."""
-        doing = f"read recent transactions of ticket {ticket_id}"
+        what = f"recent transactions of ticket {ticket_id}"
         body = [{"field": "ObjectType", "value": "RT::Ticket"}, {"field": "ObjectId", "value": int(ticket_id)},
                 {"field": "Created", "operator": ">=" if inclusive else ">", "value": since}]
-        items = self.client.items("/transactions", doing, {"fields": "Creator,Type"}, search=body)
-        return [str(t["Creator"]["id"]) if isinstance(t.get("Creator"), dict) else "" for t in items]
+        found = items(self.client, "/transactions", what, {"fields": "Creator,Type"}, search=body)
+        return [str(t["Creator"]["id"]) if isinstance(t.get("Creator"), dict) else "" for t in found]
 
     # --- inbound --------------------------------------------------------------------------------------
 
@@ -432,4 +438,4 @@ class RequestTrackerAdapter:
 
     def wait_seconds(self, status: int, headers: Mapping[str, str]) -> float | None:
         """RT itself never rate-limits; a proxy in front of it may say Retry-After."""
-        return retry_after(headers)
+        return wait_from_headers(status, headers, self._now())
