@@ -86,7 +86,8 @@ class SqlOutbox:
             if ticket_id is not None:
                 query = query.where(OutboxRecord.ticket_id == ticket_id)
             due = [r for r in session.exec(query).all() if as_utc(r.next_attempt_at) <= now]
-        delivered = failed = dead = 0
+        failed = dead = 0
+        done: list[int | None] = []
         blocked: set[str] = set()  # a ticket whose earlier write failed waits: writes stay in order
         combine = getattr(ticketing, "write", None)  # adapters that take fields and a note in one call
         skip: set[int | None] = set()
@@ -111,18 +112,19 @@ class SqlOutbox:
                 failed += 1
                 dead += int(went_dead)
                 continue
-            self._delivered(row.id)
-            delivered += 1
+            done.append(row.id)
             if partner is not None:
                 skip.add(partner.id)
-                self._delivered(partner.id)
-                delivered += 1
-        return DeliveryReport(delivered, failed, dead)
+                done.append(partner.id)
+        # One transaction for all that went through (a crash before it re-sends them; keys absorb that).
+        self._delivered(done)
+        return DeliveryReport(len(done), failed, dead)
 
-    def _delivered(self, row_id: int | None) -> None:
+    def _delivered(self, row_ids: Sequence[int | None]) -> None:
+        if not row_ids:
+            return
         with transaction(self.engine) as session:
-            row = session.get(OutboxRecord, row_id)
-            if row is not None:
+            for row in session.exec(select(OutboxRecord).where(col(OutboxRecord.id).in_(list(row_ids)))).all():
                 row.status, row.delivered_at = "delivered", utcnow()
                 session.add(row)
 

@@ -40,6 +40,7 @@ from service.settings import Settings
 from service.store import RunRecord, TicketRecord, TicketText, make_engine, transaction, utcnow
 
 logger = logging.getLogger(__name__)
+BREAKER_CHECK_EVERY = 20
 
 
 def full_text(ticket: Ticket) -> str:
@@ -66,6 +67,7 @@ class Embedded:
     approvals: SqlApprovals
     pii: PiiStore
     engine: TriageEngine
+    _finished: int = 0
 
     # --- tickets --------------------------------------------------------------------------------------
 
@@ -152,11 +154,15 @@ class Embedded:
         self._register(ticket, job.run_id)
         return self._finish(self.engine.run(redacted(ticket), run_id=job.run_id))
 
-    def _finish(self, outcome: RunOutcome) -> dict[str, Any]:
+    def _finish(self, outcome: RunOutcome, reviewed: bool = False) -> dict[str, Any]:
         result = outcome.as_json()
         self._save(result)
-        self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii), ticket_id=result["ticket_id"])
-        if result["category"]:
+        report = self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii), ticket_id=result["ticket_id"])
+        self._finished += 1
+        # The breaker's rates only rise with a reviewer's answer or a failed write, so it is read then (and
+        # now and then, for a window that just reached its minimum sample), not after every ticket.
+        worth_checking = reviewed or report.failed or report.dead or self._finished % BREAKER_CHECK_EVERY == 0
+        if result["category"] and worth_checking:
             why = check_breaker(self.control, result["category"], self.pack.policy.breaker)
             if why:
                 logger.warning("circuit breaker: category %s demoted to propose: %s", result["category"], why)
@@ -192,7 +198,7 @@ class Embedded:
         if outcome is None:
             raise RuntimeError(f"run {run_id} has no checkpoint to resume")
         self.approvals.mark_resumed(run_id)
-        return self._finish(outcome)
+        return self._finish(outcome, reviewed=True)
 
     def expire_reviews(self) -> list[dict[str, Any]]:
         """Send every review request past its expiry to the human queue (`approval_expired`)."""
@@ -206,7 +212,13 @@ class Embedded:
     # --- recovery -------------------------------------------------------------------------------------
 
     def deliver(self) -> DeliveryReport:
-        return self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii))
+        report = self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii))
+        if report.dead:  # writes given up on count against their category's error rate
+            for category in self.pack.category_names:
+                why = check_breaker(self.control, category, self.pack.policy.breaker)
+                if why:
+                    logger.warning("circuit breaker: category %s demoted to propose: %s", category, why)
+        return report
 
     def recover(self) -> dict[str, Any]:
         """Finish what crashes interrupted: unfinished runs, unapplied answers, undelivered writes."""
