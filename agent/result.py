@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.llm.usage import ticket_usage
 from agent.state import TriageState
 
 
@@ -34,5 +35,12 @@ def decision_json(state: TriageState, latency_ms: float) -> dict[str, Any]:
         "mode": state.mode,
         "status": state.status,
         "actions": [a.model_dump() for a in state.actions],
+        "llm": _llm_usage(state),
         "latency_ms": round(latency_ms, 2),
     }
+
+
+def _llm_usage(state: TriageState) -> dict[str, Any] | None:
+    """What the run spent on the LLM (None when it asked none)."""
+    usage = ticket_usage(state.events)
+    return {"calls": usage.calls, "tokens": usage.tokens, "cost": usage.cost} if usage.calls else None

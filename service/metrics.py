@@ -43,6 +43,9 @@ class TriageCollector(Collector):
             outbox = session.exec(select(OutboxRecord.status, func.count()).group_by(col(OutboxRecord.status))).all()
             pending_reviews = session.exec(select(func.count()).where(ApprovalRecord.status == "pending")).one()
             breakers = session.exec(select(BreakerRecord.category)).all()
+            llm_runs, llm_tokens, llm_cost = session.execute(sql_select(
+                func.sum(case((col(RunRecord.llm_tokens) > 0, 1), else_=0)), func.sum(col(RunRecord.llm_tokens)),
+                func.sum(col(RunRecord.llm_cost)))).one()
 
         by_decision = CounterMetricFamily("triage_tickets", "Runs decided, by decision", labels=["decision"])
         total = 0
@@ -82,6 +85,10 @@ class TriageCollector(Collector):
         for category in breakers:
             tripped.add_metric([category], 1.0)
         yield tripped
+        yield CounterMetricFamily("triage_llm_tickets", "Runs that asked the LLM", value=int(llm_runs or 0))
+        yield CounterMetricFamily("triage_llm_tokens", "LLM tokens used by runs", value=int(llm_tokens or 0))
+        yield CounterMetricFamily("triage_llm_cost", "LLM cost of runs, at the configured prices",
+                                  value=float(llm_cost or 0.0))
         if self.llm_status is not None:
             status = self.llm_status()
             yield GaugeMetricFamily("triage_llm_enabled", "1 while the LLM may be asked (0: off, e.g. budget spent)",

@@ -175,6 +175,8 @@ class Embedded:
             row.status, row.decision, row.category = result["status"], result["decision"], result["category"]
             row.result_json, row.updated_at = json.dumps(result), utcnow()
             row.latency_ms = result.get("latency_ms")
+            llm = result.get("llm") or {}
+            row.llm_tokens, row.llm_cost = int(llm.get("tokens", 0)), float(llm.get("cost", 0.0))
             session.add(row)
 
     def run_result(self, run_id: str) -> dict[str, Any] | None:

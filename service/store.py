@@ -58,6 +58,9 @@ class RunRecord(SQLModel, table=True):
     """Wall time of the graph run (metrics read it across processes)."""
     error: str | None = None
     """Set when the run failed with an exception (the ticket is left for humans)."""
+    llm_tokens: int = 0
+    llm_cost: float = 0.0
+    """What the run spent on the LLM (0 without one): summed by the metrics across processes."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

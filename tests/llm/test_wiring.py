@@ -109,3 +109,24 @@ def test_the_service_keeps_the_budget_under_triage_home_across_restarts(
     assert second.code == 0, second.stderr
     assert len(server.chat_requests()) == 1  # the second process found the day's budget spent
     assert json.loads(second.stdout)["decision"] in {"auto_reply", "auto_route", "escalate"}
+
+
+def test_the_service_shows_llm_tokens_cost_and_status(tiny_pack: Path, tmp_path: Path, server: FakeOpenAI,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.runtime import open_embedded
+    from service.settings import Settings
+    from tests.service.api_server import serve
+
+    server.responder = first_allowed_category  # 200 + 20 tokens per call
+    for name, value in {"MODEL": "test-model", "BASE_URL": server.base_url, "API_KEY": "sk-test", "ASK_BELOW": "1",
+                        "MAX_SHARE": "1", "PRICE_PER_1K_INPUT": "0.5", "PRICE_PER_1K_OUTPUT": "1.5"}.items():
+        monkeypatch.setenv(f"TRIAGE_LLM__{name}", value)
+    settings = Settings(home=tmp_path / "home", pack=tiny_pack)
+    with serve(settings, open_embedded(settings, tiny_pack)) as api, api.client("admin") as http:
+        decided = http.post("/v1/tickets", json={"text": "my password expired and I cannot log in"}).json()
+        metrics = http.get("/metrics").text
+        card = http.get("/v1/agent").json()
+    assert decided["llm"] == {"calls": 1, "tokens": 220, "cost": pytest.approx(0.13)}
+    assert "triage_llm_tickets_total 1.0" in metrics and "triage_llm_tokens_total 220.0" in metrics
+    assert "triage_llm_cost_total 0.13" in metrics and "triage_llm_enabled 1.0" in metrics
+    assert card["llm"]["model"] == "test-model" and card["llm"]["enabled"] is True
