@@ -90,8 +90,10 @@ class LocalHelpdesk:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
+        self._lock = threading.RLock()
         self.webhook_secrets = list(webhook_secrets or [])
-        with self._db() as db:
+        with self._lock:  # schema statements, each in autocommit
+            db = self._connection()
             db.executescript(_SCHEMA)
             columns = {row[1] for row in db.execute("PRAGMA table_info(comments)")}
             if "author" not in columns:  # helpdesk files made before comments had an author
@@ -99,16 +101,25 @@ class LocalHelpdesk:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (the write and its idempotency key commit together). It takes SQLite's
+        write lock at its start, so a read-then-write never fails to upgrade under concurrency, and the
+        threads of this process queue on a lock rather than on SQLite's sleeping busy handler."""
         db = self._connection()
-        with db:  # one transaction: the write and its idempotency key commit together
-            yield db
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def _connection(self) -> sqlite3.Connection:
         """One connection per thread, kept open: opening and closing per call costs a WAL checkpoint (an
         fsync) each time the last connection closes."""
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30)
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # we issue BEGIN ourselves
             # WAL with NORMAL sync: a commit survives a killed process without an fsync each time (the
             # outbox re-delivers anything lost with the machine, and the idempotency keys absorb it).
             db.execute("PRAGMA journal_mode=WAL")

@@ -116,8 +116,9 @@ def main() -> int:
                 first_claim = time.perf_counter()
             if done >= total:
                 break
-            print(f"  {done}/{total} decided", file=sys.stderr, end="\r")
-            time.sleep(0.5)
+            if int(time.perf_counter() - start) % 5 == 0:
+                print(f"  {done}/{total} decided", file=sys.stderr)
+            time.sleep(1.0)
         drain_s = time.perf_counter() - (first_claim or start)
         with Session(db) as session:
             undecided = session.exec(select(func.count()).select_from(RunRecord).where(

@@ -19,8 +19,10 @@ The schema is owned by alembic (service/migrations); `make_engine` brings any da
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -240,19 +242,42 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # Take the write lock at the start of every transaction: read-then-write sequences (the
-            # audit chain head, single-use approvals) then never interleave between processes.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A write transaction takes the write lock at its start: read-then-write sequences (the audit
+            # chain head, single-use approvals, job claims) then never interleave between processes.
+            # Reads begin deferred and, in WAL mode, never wait for a writer.
+            writes = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
     from service.migrations import upgrade
 
     upgrade(engine)
     return engine
 
 
+WRITE_OPTION = "triage_write"
+_writers: weakref.WeakKeyDictionary[Engine, tuple[Engine, AbstractContextManager[Any]]] = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def _writer(engine: Engine) -> tuple[Engine, AbstractContextManager[Any]]:
+    """The engine as write transactions use it, and the in-process lock they hold. On SQLite, threads of
+    one process queue on that lock instead of on SQLite's busy handler, which sleeps in growing steps
+    (up to 100 ms) and made latency under concurrent requests jump; other processes still meet the busy
+    handler. PostgreSQL needs no lock: its writers do not block each other's transactions."""
+    with _writers_lock:
+        found = _writers.get(engine)
+        if found is None:
+            lock: AbstractContextManager[Any] = (threading.RLock() if engine.dialect.name == "sqlite"
+                                                  else nullcontext())
+            found = (engine.execution_options(**{WRITE_OPTION: True}), lock)
+            _writers[engine] = found
+        return found
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One session, committed on success, rolled back on any error."""
-    with Session(engine) as session:
+    """One write transaction, committed on success, rolled back on any error."""
+    writer, lock = _writer(engine)
+    with lock, Session(writer) as session:
         try:
             yield session
             session.commit()
