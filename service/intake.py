@@ -93,11 +93,13 @@ class Intake:
             if idempotency_key and self._known_run(run_id):
                 return self._repeat(run_id)
             ticket_id = str(create(incoming.text, subject=incoming.subject, requester=incoming.requester))
+            history = TicketHistory()  # opened just now: nothing was done on it yet
         else:
             run_id = run_id_for(idempotency_key, f"{principal}:{ticket_id}")
             if idempotency_key and self._known_run(run_id):
                 return self._repeat(run_id)
-        decision = plan_message(self.history(ticket_id),
+            history = self.history(ticket_id)
+        decision = plan_message(history,
                                 auto_reply=is_auto_reply(incoming.headers, incoming.subject, incoming.text),
                                 event=incoming.event)
         if decision.plan == "ignore":
