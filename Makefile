@@ -53,6 +53,9 @@ lint: $(STAMP) ## ruff, mypy (strict on agent/, integrations/, guardrails/) and 
 bench: $(STAMP) ## latency by ticket length, throughput, training time and peak memory, as a table
 	$(BIN)/python -m eval.bench --pack $(PACK)
 
+injection-bench: $(STAMP) ## injection guard on ../shared/datasets: shipped model, 5-fold CV, leave-one-out, latency
+	$(BIN)/python -m eval.injection_bench --pack $(PACK)
+
 bench-service: $(STAMP) ## the HTTP service under load on loopback: queued ingest rate and latency, triage rate, lost tickets
 	$(BIN)/python -m service.loadtest --pack $(PACK)
 

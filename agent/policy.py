@@ -10,7 +10,6 @@ from __future__ import annotations
 from agent.pack import Pack
 from agent.state import ActionKind, Classification, Decision, Draft, Mode, ProposedAction
 
-
 # What each reason code means, in the words the internal note uses (the codes stay in the audit).
 REASON_TEXT = {
     "confident": "confidence cleared the category's threshold and its autonomy lets the agent act alone",

@@ -2,9 +2,15 @@
 
 Tickets are full of "ignore", "cancel", "override" and "admin": a false alarm stops a real customer, so
 every rule needs an instruction aimed at the assistant, not just a trigger word. The text is first
-de-obfuscated (Unicode look-alikes folded, zero-width and tag characters removed, spaced-out letters
-joined, base64 blobs decoded) and the whole raw ticket is checked, quoted history included: an
-instruction hidden in a forwarded email is still an instruction.
+de-obfuscated (Unicode look-alikes folded, zero-width characters removed, tag characters decoded,
+spaced-out letters joined, base64 blobs decoded) and the whole raw ticket is checked, quoted history
+included: an instruction hidden in a forwarded email is still an instruction.
+
+Two layers decide together. High-precision rules (below) name the pattern they saw. A learned model
+(guardrails.injection_model) scores the whole ticket from its shared MiniLM vector plus hashed n-grams, and
+every sentence / line / pair of a longer ticket from n-grams alone, so one planted sentence inside a long
+friendly email is not diluted. The model was trained on the project's own corpus of attack styles and
+support look-alikes (guardrails/data/injection_corpus.jsonl), so it generalises past the rules' wording.
 
 Detection is not the guarantee: whatever is missed here still cannot make the agent do anything outside
 the pack's action allow-list (guardrails.actions).
@@ -14,9 +20,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from guardrails.injection_features import normalise_for_features, positioned_features
+from guardrails.injection_model import InjectionModel, InjectionModelError, bundled_model
+from guardrails.spans import split_spans
+
+logger = logging.getLogger(__name__)
 
 INJECTION_FLAG = "prompt_injection"
 JAILBREAK_FLAG = "jailbreak"
@@ -46,8 +62,7 @@ _INJECTION_PATTERNS = [
     r"\bregardless\s+of\s+(?:any\s+|your\s+|the\s+)?(?:previous|prior|earlier|above)\s+(?:tasks?|instructions|rules)",
     r"\bI(?:'m|\s+am)\s+(?:your|the\s+ai's)\s+(?:developer|creator|programmer|maker|owner|administrator)\b",
     # asking for the hidden prompt
-    r"\b(?:reveal|show|print|repeat|output|display|leak|dump|give\s+me|tell\s+me|share|recite|echo)\b(?:\s+\w+){0,3}?\s+(?:system\s+prompt|initial\s+prompt|hidden\s+(?:prompt|instructions)|(?:your|the)\s+(?:instructions|prompt|configuration|rules))",
-    r"\bsystem\s+prompt\b",
+    r"\b(?:reveal|show|print|repeat|output|display|leak|dump|give\s+me|tell\s+me|share|recite|echo)\b(?:\s+\w+){0,3}?\s+(?:(?:your|the)\s+(?:system|initial|hidden)\s+(?:prompt|instructions)|your\s+(?:instructions|prompt|configuration|rules))",
     # messages addressed to the model inside a ticket ("P.S. to any AI assistant", "To the Orbitly AI:")
     rf"\b(?:note|message|instructions?|command|reminder|attention|p\.?s\.?|request)\s*(?:to|for)\s+"
     rf"(?:the\s+|any\s+|whatever\s+|an?\s+)?(?:\w+\s+)?{_AI}\b",
@@ -72,8 +87,9 @@ _INJECTION_PATTERNS = [
     r"\b(?:ignora|dimentica)\b.{0,40}\b(?:istruzioni|regole)\b",
     r"\b(?:ignore|esqueça|ignorar)\b.{0,40}\b(?:instruções|regras)\b",
     r"\b(?:negeer|vergeet)\b.{0,40}\b(?:instructies|regels)\b",
-    rf"\b(?:admin|administrator|system|developer|priority)\s+(?:instruction|override|command|message|note)s?\b\s*(?:for|to)?\s*(?:the\s+)?(?:{_AI})?",
-    r"\b(?:new|updated|real|actual|true|revised)\s+(?:instructions|system\s+prompt|directives)\b",
+    # "SYSTEM OVERRIDE - ...", "Admin command: ...": a heading that claims authority over the assistant
+    r"\b(?:admin|administrator|system|developer|priority)\s+(?:instruction|override|command|message|note)s?\s*[:\-\u2013]",
+    r"\b(?:new|updated|real|actual|true|revised)\s+(?:instructions|system\s+prompt|directives)\s*:",
     # fake chat-role markup
     r"<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?(?:INST|SYS)\]|<<\s*SYS\s*>>|###\s*(?:system|instruction)|\bBEGIN\s+(?:SYSTEM|ADMIN)\b",
     r"(?:\[\[?|<|\"|'|\()\s*(?:system|admin|developer)\s*(?:\]\]?|>|:)",
@@ -92,7 +108,8 @@ _INJECTION_PATTERNS = [
 ]
 
 _JAILBREAK_PATTERNS = [
-    r"\b(?:developer|god|debug|unrestricted|jailbreak|jailbroken|dan|sudo|override|enforcement)\s+mode\b",
+    r"\b(?:enable|activate|enter|entering|switch\s+to|you\s+are\s+(?:now\s+)?in)\s+(?:developer|debug|sudo|override|"
+    r"enforcement)\s+mode\b|\b(?:god|unrestricted|jailbreak|jailbroken|dan)\s+mode\b",
     r"\bdo\s+anything\s+now\b|\bDAN\b",
     r"\b(?:pretend|act\s+as\s+if)\s+(?:you're|you\s+are|to\s+be)\s+my\b|\bact\s+as\s+my\b",
     r"\bpretend\s+(?:you're|you\s+are|to\s+be)\s+(?:the|an?)\b.{0,50}\b(?:service|system|admin|administrator|"
@@ -121,6 +138,10 @@ class InjectionResult:
     evidence: list[str] = field(default_factory=list)
     """The matched snippets (kept short), for reviewers and the audit trail."""
     obfuscated: bool = False
+    score: float | None = None
+    """The model's whole-text attack log-odds (None when the model is unavailable)."""
+    span_score: float | None = None
+    """The best span's attack log-odds (None for a one-sentence text or without the model)."""
 
 
 def _decode_blobs(text: str) -> list[str]:
@@ -142,6 +163,8 @@ def _decode_blobs(text: str) -> list[str]:
 def deobfuscate(text: str) -> tuple[str, bool]:
     """The text as a reader would see it, plus decoded hidden parts; and whether anything was hidden."""
     visible = _INVISIBLE.sub("", text)
+    # Unicode tag characters mirror ASCII one to one: invisible on screen, readable to a model. Decode them.
+    tagged = "".join(chr(ord(ch) - 0xE0000) for ch in text if 0xE0020 <= ord(ch) <= 0xE007E)
     folded = unicodedata.normalize("NFKC", visible).translate(_CONFUSABLES)
     joined = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), folded)
     blobs = _decode_blobs(folded)
@@ -149,11 +172,45 @@ def deobfuscate(text: str) -> tuple[str, bool]:
     leet = [_LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), line) for line in joined.splitlines()
             if len(_LEET_WORD.findall(line)) >= 2]
     obfuscated = visible != text or folded != unicodedata.normalize("NFKC", visible) or bool(blobs) or bool(leet)
-    return "\n".join([joined, *leet, *blobs]), obfuscated
+    hidden = [tagged] if tagged.strip() else []
+    return "\n".join([joined, *leet, *blobs, *hidden]), obfuscated
 
 
-def detect_injection(text: str) -> InjectionResult:
-    """Flags `prompt_injection` and/or `jailbreak` with the evidence that triggered them."""
+def readable_for_model(text: str) -> tuple[str, bool]:
+    """The de-obfuscated text in the model's feature form (lower-cased, spaces collapsed), and `obfuscated`."""
+    readable, obfuscated = deobfuscate(text)
+    return normalise_for_features(readable), obfuscated
+
+
+_model_state: dict[str, InjectionModel | None] = {}
+
+
+def _model() -> InjectionModel | None:
+    """The bundled model, or None (rules only, logged once) when its artifact cannot be read."""
+    if "model" not in _model_state:
+        try:
+            _model_state["model"] = bundled_model()
+        except InjectionModelError as exc:
+            logger.error("injection model unavailable, rules only: %s", exc)
+            _model_state["model"] = None
+    return _model_state["model"]
+
+
+def _flag_for(label: str) -> str:
+    return JAILBREAK_FLAG if label == "jailbreak" else INJECTION_FLAG
+
+
+def detect_injection(text: str, vector: npt.NDArray[np.float32] | None = None) -> InjectionResult:
+    """Flags `prompt_injection` and/or `jailbreak` with the evidence that triggered them.
+
+    `vector` is the ticket's shared sentence embedding (guard_input's); without it the whole text is
+    scored from n-grams alone (retrieved content, drafts).
+    """
+    return detect_with(_model(), text, vector)
+
+
+def detect_with(model: InjectionModel | None, text: str, vector: npt.NDArray[np.float32] | None) -> InjectionResult:
+    """`detect_injection` with a given model (None: rules only); benchmarks pass models trained per fold."""
     readable, obfuscated = deobfuscate(text)
     flags: list[str] = []
     evidence: list[str] = []
@@ -162,4 +219,27 @@ def detect_injection(text: str) -> InjectionResult:
         if match:
             flags.append(flag)
             evidence.append(match.group(0)[:80])
-    return InjectionResult(flags=flags, evidence=evidence, obfuscated=obfuscated)
+    if model is None:
+        return InjectionResult(flags=flags, evidence=evidence, obfuscated=obfuscated)
+    features = positioned_features(normalise_for_features(readable))
+    score, label = model.score_whole(features, vector)
+    with_vector = vector is not None and vector.shape == (model.encoder_dim,)
+    if model.whole_flagged(score, with_vector):
+        flags.append(_flag_for(label))
+        evidence.append(f"model: whole text ({label}, {score:.1f})")
+    hits = model.span_hits(features, split_spans(features.text))
+    if hits:
+        best = hits[0]
+        flags.append(_flag_for(best.label))
+        evidence.append(f"model: {features.text[best.start:best.end][:80]!r} ({best.label}, {best.score:.1f})")
+    return InjectionResult(flags=sorted(set(flags), key=flags.index), evidence=evidence, obfuscated=obfuscated,
+                           score=score, span_score=hits[0].score if hits else None)
+
+
+def scan_retrieved(text: str) -> InjectionResult:
+    """Check content the agent did not get from the customer (KB articles, retrieved passages, tool output).
+
+    Indirect injection hides in such text. It has no shared ticket vector, so the n-gram model and the
+    rules judge it, the whole text and each span.
+    """
+    return detect_injection(text, vector=None)
