@@ -1,4 +1,9 @@
-"""retrieve: the KB articles most likely to answer the ticket, within its predicted category."""
+"""retrieve: the KB articles most likely to answer the ticket, within its predicted category.
+
+Retrieved text is untrusted too (indirect injection): an article whose body carries instructions aimed at
+the agent is dropped before anything drafts from it, and the run is flagged `retrieved_injection`.
+Articles do not change while a pack is loaded, so each is checked once per process.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,35 @@ from langgraph.runtime import Runtime
 
 from agent.context import TriageContext
 from agent.events import event
+from agent.pack import Pack
 from agent.state import TriageState
+from guardrails.injection import scan_retrieved
+
+RETRIEVED_INJECTION_FLAG = "retrieved_injection"
+_verdicts: dict[tuple[str, int], bool] = {}
+
+
+def _carries_instructions(pack: Pack, article_id: str) -> bool:
+    article = pack.article(article_id)
+    if article is None:
+        return False
+    key = (article_id, hash(article.body))
+    if key not in _verdicts:
+        _verdicts[key] = bool(scan_retrieved(article.body).flags)
+    return _verdicts[key]
 
 
 def retrieve(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any]:
     """Search the KB with the shared ticket vector (all articles when the ticket is out of scope)."""
     assert state.classification is not None
     vector = np.asarray(state.vector, dtype=np.float32)
-    articles = runtime.context.retriever.search(vector, state.clean_text, state.classification.category, k=3)
-    return {
-        "articles": articles,
-        "events": event("retrieve", "retrieved", articles=[(a.id, a.score) for a in articles]),
+    found = runtime.context.retriever.search(vector, state.clean_text, state.classification.category, k=3)
+    pack = runtime.context.pack
+    tainted = [a.id for a in found if _carries_instructions(pack, a.id)]
+    update: dict[str, Any] = {
+        "articles": [a for a in found if a.id not in tainted],
+        "events": event("retrieve", "retrieved", articles=[(a.id, a.score) for a in found], dropped=tainted),
     }
+    if tainted and RETRIEVED_INJECTION_FLAG not in state.guard_flags:
+        update["guard_flags"] = [*state.guard_flags, RETRIEVED_INJECTION_FLAG]
+    return update
