@@ -33,11 +33,15 @@ class PiiStore:
 
     def keep(self, ticket_id: str, run_id: str, text: str, requester: str | None) -> None:
         with transaction(self.engine) as session:
-            exists = session.exec(select(TicketText.id).where(TicketText.ticket_id == ticket_id,
-                                                              TicketText.run_id == run_id)).first()
-            if exists is None:
-                session.add(TicketText(ticket_id=ticket_id, run_id=run_id, requester=requester, text=text,
-                                       expires_at=utcnow() + self.retention))
+            self.keep_in(session, ticket_id, run_id, text, requester)
+
+    def keep_in(self, session: Session, ticket_id: str, run_id: str, text: str, requester: str | None) -> None:
+        """Keep a run's text inside the caller's transaction (queued ingest commits it with the job)."""
+        exists = session.exec(select(TicketText.id).where(TicketText.ticket_id == ticket_id,
+                                                          TicketText.run_id == run_id)).first()
+        if exists is None:
+            session.add(TicketText(ticket_id=ticket_id, run_id=run_id, requester=requester, text=text,
+                                   expires_at=utcnow() + self.retention))
 
     def text(self, ticket_id: str) -> str | None:
         with Session(self.engine) as session:

@@ -130,8 +130,7 @@ class Embedded:
             if ticket is not None:
                 # The text goes to the PII store's table, in this same transaction; the job keeps only
                 # what is not personal.
-                session.add(TicketText(ticket_id=tid, run_id=run_id, requester=ticket.requester,
-                                       text=full_text(ticket), expires_at=utcnow() + self.pii.retention))
+                self.pii.keep_in(session, tid, run_id, full_text(ticket), ticket.requester)
                 payload = {"channel": ticket.channel, "fields": ticket.fields}
             enqueue(session, run_id, tid, kind=kind, payload=payload)
         return True
