@@ -109,7 +109,7 @@ class Intake:
             self._note_in_audit(ticket_id, "recorded", decision.reason)
             return Outcome("recorded", ticket_id, reason=decision.reason)
         if decision.plan == "handoff":
-            self.hand_to_humans(ticket_id, decision.reason)
+            self.hand_to_humans(ticket_id, decision.reason, history)
             return Outcome("handed_to_humans", ticket_id, reason=decision.reason)
         ticket = Ticket(id=ticket_id, text=incoming.text, subject=incoming.subject, requester=incoming.requester,
                         channel=incoming.channel, fields=dict(incoming.fields))
@@ -170,7 +170,7 @@ class Intake:
             self._note_in_audit(event_.ticket_id, "recorded", decision.reason)
             return Outcome("recorded", event_.ticket_id, reason=decision.reason)
         if decision.plan == "handoff":
-            self.hand_to_humans(event_.ticket_id, decision.reason)
+            self.hand_to_humans(event_.ticket_id, decision.reason, history)
             return Outcome("handed_to_humans", event_.ticket_id, reason=decision.reason)
         run_id = run_id_for(event_.event_id, f"webhook:{event_.system}")
         self.runtime.enqueue(None, run_id, ticket_id=event_.ticket_id, kind="fetch")
@@ -191,11 +191,11 @@ class Intake:
 
     # --- side paths -------------------------------------------------------------------------------------
 
-    def hand_to_humans(self, ticket_id: str, reason: str) -> None:
+    def hand_to_humans(self, ticket_id: str, reason: str, history: TicketHistory) -> None:
         """Route the ticket to the human queue with a note saying why; no reply. Through the outbox, like
         every write, under keys derived from the ticket and reason (a repeat writes nothing twice)."""
         pack = self.runtime.pack
-        key = f"handoff:{ticket_id}:{reason}:{self.history(ticket_id).runs}"
+        key = f"handoff:{ticket_id}:{reason}:{history.runs}"
         note = (f"Triage agent: {reason.replace('_', ' ')}. The agent answered this ticket before; "
                 f"a person takes it from here (the agent does not answer twice in a row).")
         ops = [ActionOp(op="set_fields", payload={"fields": {"queue": pack.policy.human_queue}},
