@@ -25,11 +25,9 @@ import hashlib
 import html
 import json
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-import httpx
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -44,16 +42,15 @@ from integrations.contract import (
     fields_safe_to_write,
 )
 from integrations.http import (
-    HelpdeskHttp,
     HttpSettings,
     agent_name,
     already_posted,
     merged_tags,
     reading,
     strip_marker,
-    wait_from_headers,
     with_marker,
 )
+from integrations.http_adapter import HttpAdapter
 from integrations.webhooks import verify_token
 
 logger = logging.getLogger(__name__)
@@ -82,25 +79,15 @@ class FreshdeskSettings(HttpSettings):
     priority_map: dict[str, int] = Field(default_factory=lambda: dict(_DEFAULT_PRIORITY_MAP))
 
 
-class FreshdeskAdapter:
+class FreshdeskAdapter(HttpAdapter[FreshdeskSettings]):
     """HelpdeskAdapter for Freshdesk."""
 
     name = "freshdesk"
     supports_conditional_write = False
     settings_model = FreshdeskSettings
 
-    @classmethod
-    def from_settings(cls, settings: FreshdeskSettings) -> FreshdeskAdapter:
-        return cls(settings)
-
-    def __init__(self, settings: FreshdeskSettings, *, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], float] = time.time) -> None:
-        self.settings = settings
-        self._now = now
-        auth = (settings.api_key.get_secret_value(), "X")  # Freshdesk: the API key as user, any password
-        self.http = HelpdeskHttp(self.name, settings, auth=auth, transport=transport, sleep=sleep, clock=clock,
-                                 now=now)
+    def credentials(self, settings: FreshdeskSettings) -> tuple[str, str]:
+        return (settings.api_key.get_secret_value(), "X")  # Freshdesk: the API key as user, any password
 
     # --- reads --------------------------------------------------------------------------------------
 
@@ -232,9 +219,6 @@ class FreshdeskAdapter:
         event = str(data.get("event") or "updated")
         return WebhookEvent(system=self.name, event_id=str(event_id), ticket_id=_text(ticket_id),
                             kind=event if event in ("created", "updated", "comment") else "updated", payload=payload)
-
-    def wait_seconds(self, status: int, headers: Mapping[str, str]) -> float | None:
-        return wait_from_headers(status, headers, self._now())
 
 
 def _mapped_id(value: FieldValue, mapping: Mapping[str, int], what: str, setting: str) -> int:

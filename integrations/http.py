@@ -30,7 +30,7 @@ Status codes become the contract's errors (integrations/contract.py):
 
 The second half of the module holds what the vendor adapters share beyond HTTP: the settings every
 one of them has, the marker that makes a repeated idempotency key harmless on systems without
-idempotency keys, and the optional `CombinedWrite` extension of the contract.
+idempotency keys. (The adapter base classes are in integrations/http_adapter.py.)
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import tenacity
@@ -348,22 +348,6 @@ def already_posted(comment_bodies: Iterable[str], idempotency_key: str) -> bool:
 def strip_marker(body: str) -> str:
     """The comment as a person wrote it (the agent reads conversations too)."""
     return _MARKER.sub("", body)
-
-
-# --- contract extension ---------------------------------------------------------------------------------
-
-
-class CombinedWrite(Protocol):
-    """Optional: fields and one comment in a single API call (Zendesk, ServiceNow).
-
-    Not part of integrations/contract.py: the outbox delivers a run's writes one by one today. Systems
-    that limit writes per ticket (Zendesk: 30 updates per ticket per 10 minutes; Jira's per-issue write
-    limit) are better served by one call, so the adapters that can offer this."""
-
-    def write(self, ticket_id: str, *, idempotency_key: str, fields: Mapping[str, FieldValue] | None = None,
-              comment: str | None = None, public: bool = False,
-              baseline: Mapping[str, Any] | None = None) -> None:
-        ...
 
 
 def merged_tags(current: Iterable[str] | None, wanted: FieldValue) -> list[str]:

@@ -27,11 +27,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-import httpx
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -46,15 +44,14 @@ from integrations.contract import (
     fields_safe_to_write,
 )
 from integrations.http import (
-    HelpdeskHttp,
     HttpSettings,
     agent_name,
     already_posted,
     reading,
     strip_marker,
-    wait_from_headers,
     with_marker,
 )
+from integrations.http_adapter import HttpAdapter
 from integrations.webhooks import header, verify_body_hmac
 
 logger = logging.getLogger(__name__)
@@ -85,25 +82,15 @@ class JiraSMSettings(HttpSettings):
     """Agent assignee name -> Atlassian accountId (anything else is used as the accountId itself)."""
 
 
-class JiraSMAdapter:
+class JiraSMAdapter(HttpAdapter[JiraSMSettings]):
     """HelpdeskAdapter for Jira Service Management Cloud."""
 
     name = "jira_sm"
     supports_conditional_write = False
     settings_model = JiraSMSettings
 
-    @classmethod
-    def from_settings(cls, settings: JiraSMSettings) -> JiraSMAdapter:
-        return cls(settings)
-
-    def __init__(self, settings: JiraSMSettings, *, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], float] = time.time) -> None:
-        self.settings = settings
-        self._now = now
-        auth = (settings.email, settings.api_token.get_secret_value())
-        self.http = HelpdeskHttp(self.name, settings, auth=auth, transport=transport, sleep=sleep, clock=clock,
-                                 now=now)
+    def credentials(self, settings: JiraSMSettings) -> tuple[str, str]:
+        return (settings.email, settings.api_token.get_secret_value())
 
     # --- reads --------------------------------------------------------------------------------------
 
@@ -240,9 +227,6 @@ class JiraSMAdapter:
         event_id = header(headers, "X-Atlassian-Webhook-Identifier") or "sha256:" + hashlib.sha256(body).hexdigest()
         return WebhookEvent(system=self.name, event_id=event_id, kind=_kind(payload.get("webhookEvent")),
                             ticket_id=None if ticket_id is None else str(ticket_id), payload=payload)
-
-    def wait_seconds(self, status: int, headers: Mapping[str, str]) -> float | None:
-        return wait_from_headers(status, headers, self._now())
 
 
 def _kind(event: Any) -> str:

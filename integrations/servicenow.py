@@ -28,11 +28,9 @@ import hashlib
 import json
 import logging
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -48,15 +46,14 @@ from integrations.contract import (
     fields_safe_to_write,
 )
 from integrations.http import (
-    HelpdeskHttp,
     HttpSettings,
     agent_name,
     already_posted,
     reading,
     strip_marker,
-    wait_from_headers,
     with_marker,
 )
+from integrations.http_adapter import OneCallWriteAdapter
 from integrations.webhooks import verify_body_hmac, verify_token
 
 logger = logging.getLogger(__name__)
@@ -92,26 +89,19 @@ class ServiceNowSettings(HttpSettings):
     """Computed priority -> agent priority."""
 
 
-class ServiceNowAdapter:
+class ServiceNowAdapter(OneCallWriteAdapter[ServiceNowSettings]):
     """HelpdeskAdapter for ServiceNow; also offers `write` (fields and a journal entry in one PATCH)."""
 
     name = "servicenow"
     supports_conditional_write = False
     settings_model = ServiceNowSettings
 
-    @classmethod
-    def from_settings(cls, settings: ServiceNowSettings) -> ServiceNowAdapter:
-        return cls(settings)
+    def credentials(self, settings: ServiceNowSettings) -> tuple[str, str]:
+        return (settings.username, settings.password.get_secret_value())
 
-    def __init__(self, settings: ServiceNowSettings, *, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], float] = time.time) -> None:
-        self.settings = settings
-        self._now = now
-        auth = (settings.username, settings.password.get_secret_value())
-        self.http = HelpdeskHttp(self.name, settings, auth=auth, transport=transport, sleep=sleep, clock=clock,
-                                 now=now)
-        self._table = f"/api/now/table/{settings.table}"
+    @property
+    def _table(self) -> str:
+        return f"/api/now/table/{self.settings.table}"
 
     # --- reads --------------------------------------------------------------------------------------
 
@@ -223,19 +213,6 @@ class ServiceNowAdapter:
             self.http.call("PATCH", f"{self._table}/{sys_id}", json=update, idempotent=not journal_entry,
                            read_body=False)
 
-    def set_fields(self, ticket_id: str, fields: Mapping[str, FieldValue], *, idempotency_key: str,
-                   baseline: Mapping[str, Any] | None = None) -> None:
-        self.write(ticket_id, idempotency_key=idempotency_key, fields=fields, baseline=baseline)
-
-    def add_note(self, ticket_id: str, body: str, *, idempotency_key: str) -> None:
-        self.write(ticket_id, idempotency_key=idempotency_key, comment=body, public=False)
-
-    def add_reply(self, ticket_id: str, body: str, *, idempotency_key: str) -> None:
-        self.write(ticket_id, idempotency_key=idempotency_key, comment=body, public=True)
-
-    def assign(self, ticket_id: str, assignee: str, *, idempotency_key: str) -> None:
-        self.write(ticket_id, idempotency_key=idempotency_key, fields={"assignee": assignee})
-
     # --- inbound ------------------------------------------------------------------------------------
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
@@ -256,9 +233,6 @@ class ServiceNowAdapter:
         event = str(payload.get("event") or "updated")
         return WebhookEvent(system=self.name, event_id=str(event_id), ticket_id=_text(ticket_id),
                             kind=event if event in ("created", "updated", "comment") else "updated", payload=payload)
-
-    def wait_seconds(self, status: int, headers: Mapping[str, str]) -> float | None:
-        return wait_from_headers(status, headers, self._now())
 
 
 def _text(value: Any) -> str | None:

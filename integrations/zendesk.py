@@ -23,8 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,16 +44,15 @@ from integrations.contract import (
     fields_safe_to_write,
 )
 from integrations.http import (
-    HelpdeskHttp,
     HttpSettings,
     agent_name,
     already_posted,
     merged_tags,
     reading,
     strip_marker,
-    wait_from_headers,
     with_marker,
 )
+from integrations.http_adapter import OneCallWriteAdapter
 from integrations.webhooks import DEFAULT_TOLERANCE_S, header, verify_body_hmac
 
 logger = logging.getLogger(__name__)
@@ -84,25 +82,15 @@ class ZendeskSettings(HttpSettings):
     """Agent assignee name -> Zendesk user id (a numeric assignee is used as the id itself)."""
 
 
-class ZendeskAdapter:
+class ZendeskAdapter(OneCallWriteAdapter[ZendeskSettings]):
     """HelpdeskAdapter for Zendesk Support; also offers `write` (fields and a comment in one PUT)."""
 
     name = "zendesk"
     supports_conditional_write = True
     settings_model = ZendeskSettings
 
-    @classmethod
-    def from_settings(cls, settings: ZendeskSettings) -> ZendeskAdapter:
-        return cls(settings)
-
-    def __init__(self, settings: ZendeskSettings, *, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], float] = time.time) -> None:
-        self.settings = settings
-        self._now = now
-        auth = (f"{settings.email}/token", settings.api_token.get_secret_value())
-        self.http = HelpdeskHttp(self.name, settings, auth=auth, transport=transport, sleep=sleep, clock=clock,
-                                 now=now)
+    def credentials(self, settings: ZendeskSettings) -> tuple[str, str]:
+        return (f"{settings.email}/token", settings.api_token.get_secret_value())
 
     # --- reads --------------------------------------------------------------------------------------
 
@@ -217,19 +205,6 @@ class ZendeskAdapter:
                     raise
                 logger.info("zendesk: ticket %s changed while we wrote; reading it again", ticket_id)
 
-    def set_fields(self, ticket_id: str, fields: Mapping[str, FieldValue], *, idempotency_key: str,
-                   baseline: Mapping[str, Any] | None = None) -> None:
-        self.write(ticket_id, idempotency_key=idempotency_key, fields=fields, baseline=baseline)
-
-    def add_note(self, ticket_id: str, body: str, *, idempotency_key: str) -> None:
-        self.write(ticket_id, idempotency_key=idempotency_key, comment=body, public=False)
-
-    def add_reply(self, ticket_id: str, body: str, *, idempotency_key: str) -> None:
-        self.write(ticket_id, idempotency_key=idempotency_key, comment=body, public=True)
-
-    def assign(self, ticket_id: str, assignee: str, *, idempotency_key: str) -> None:
-        self.write(ticket_id, idempotency_key=idempotency_key, fields={"assignee": assignee})
-
     # --- inbound ------------------------------------------------------------------------------------
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
@@ -260,9 +235,6 @@ class ZendeskAdapter:
             or "sha256:" + hashlib.sha256(stamp.encode() + body).hexdigest()
         return WebhookEvent(system=self.name, event_id=str(event_id), kind=_kind(event_type or payload.get("event")),
                             ticket_id=_text(ticket_id), payload=payload)
-
-    def wait_seconds(self, status: int, headers: Mapping[str, str]) -> float | None:
-        return wait_from_headers(status, headers, self._now())
 
 
 def _request_key(idempotency_key: str, stamp: Any) -> str:
