@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.models.classifier import IntentClassifier
+from agent.models.classifier import IntentClassifier, limit_blas_threads
 from agent.models.encoder import TextEncoder, load_encoder
 from agent.models.retriever import KBIndex
 from agent.models.text import clean_ticket
@@ -219,6 +219,7 @@ def load_models(pack: Pack, threads: int = 2) -> TrainedModels:
     if stale:
         logger.warning("%s changed since it was trained: run `triage train --pack %s`", pack.root, pack.root)
     encoder = load_encoder(prefer=manifest.get("encoder"), threads=threads)
+    limit_blas_threads()
     try:
         classifier = IntentClassifier.load(directory)
         kb = KBIndex.load(directory)
