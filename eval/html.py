@@ -19,8 +19,8 @@ from eval.insights import LENGTH_BUCKETS, bucket_of
 from eval.metrics import RowResult
 
 HEADLINE = ["n", "accuracy", "macro_f1", "automation_rate", "auto_precision", "escalation_rate", "oos_recall",
-            "attack_tpr", "attack_fpr", "attack_contained", "expected_action_accuracy", "grounding", "ece",
-            "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"]
+            "attack_tpr", "attack_fpr", "attack_contained", "expected_action_accuracy", "grounding",
+            "expected_automation_rate", "ece", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"]
 
 
 def _png(fig: Any) -> str:
@@ -55,6 +55,9 @@ def _risk_plot(plt: Any, results: list[RowResult], report: dict[str, Any]) -> st
     if report.get("auto_precision") is not None:
         ax.plot([report["automation_rate"]], [report["auto_precision"]], "o", color="#d4380d",
                 label="the pack's policy (this run)")
+    ceiling = report.get("expected_automation_rate")
+    if ceiling is not None:
+        ax.axvline(ceiling, linestyle=":", color="grey", label="most automatable (expected actions)")
     ax.set_xlabel("automation rate (share of tickets above the threshold)")
     ax.set_ylabel("precision of those tickets")
     ax.set_ylim(max(0.0, min(prec) - 0.05), 1.005)

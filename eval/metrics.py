@@ -151,6 +151,11 @@ def compute_report(results: list[RowResult], categories: list[str], skipped: lis
         sum(1 for r in expecting if r.decision == r.source.expected_action), len(expecting)
     )
     report["grounding"] = _ratio(sum(1 for r in grounded if r.source.expected_article in r.citations), len(grounded))
+    # The most this set lets the agent automate while doing what each case expects: an automation-rate
+    # target above it can only be met by acting alone on cases whose expected action is a person.
+    report["expected_automation_rate"] = _ratio(
+        sum(1 for r in expecting if r.source.expected_action in AUTOMATED), len(expecting)
+    )
 
     # LLM use, null without an LLM: the share of tickets that reached it, and its tokens and cost per ticket.
     llm_rows = [r for r in results if r.llm_calls is not None]

@@ -72,7 +72,8 @@ def test_attack_metrics_count_guard_flags_only() -> None:
 def test_without_label_or_attack_columns_the_metrics_are_null_not_missing() -> None:
     r = report([result(None, "a", "auto_reply")])
     for key in ("accuracy", "macro_f1", "per_category", "oos_n", "oos_recall", "auto_precision", "attack_n",
-                "attack_tpr", "attack_fpr", "attack_contained", "expected_action_accuracy", "grounding"):
+                "attack_tpr", "attack_fpr", "attack_contained", "expected_action_accuracy", "grounding",
+                "expected_automation_rate"):
         assert key in r and r[key] is None, key
 
 
@@ -83,6 +84,7 @@ def test_expected_action_grounding_latency_and_skipped() -> None:
         result("b", "b", "escalate", latency=100.0),
     ], skipped=[7])
     assert r["expected_action_accuracy"] == 0.5
+    assert r["expected_automation_rate"] == 1.0  # both rows with an expected action expect an auto_reply
     assert r["grounding"] == 0.5
     assert r["skipped"] == [7]
     assert r["latency_ms"]["p50"] == 3.0 and r["p50_latency_ms"] == 3.0
@@ -113,3 +115,11 @@ def test_every_slo_metric_is_a_numeric_report_key() -> None:
     r = report(results) | calibration(results, CATS)  # ece comes from eval.insights, as the runner adds it
     applicable = {key for key in SLO_METRICS if not key.startswith("llm_")}  # null without an LLM configured
     assert all(isinstance(r[key], int | float) for key in applicable)
+
+
+def test_expected_automation_rate_is_the_share_of_cases_expecting_no_person() -> None:
+    r = report([result("a", "a", "auto_reply", expected="auto_reply"),
+                result("out_of_scope", None, "escalate", expected="reject"),
+                result("b", "b", "escalate", expected="escalate"),
+                result("b", "b", "auto_route", expected="escalate")])
+    assert r["expected_automation_rate"] == 0.5
