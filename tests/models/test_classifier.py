@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.models.classifier import ClassifierConfig, IntentClassifier, Prediction
+from agent.models.classifier import ClassifierConfig, IntentClassifier, Prediction, _one_standard_error_rate
 from agent.models.encoder import HashingEncoder
 from agent.models.tfidf import TfidfVectorizer
 
@@ -208,3 +208,19 @@ def test_tfidf_transform_one_matches_batch_and_round_trips(tmp_path: Path) -> No
     back = TfidfVectorizer.load(tmp_path, "t")
     for got, want in zip(back.transform_one("refund my order"), vec.transform_one("refund my order"), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def _tuning_row(rate: float, recall: float, false_alarms: float) -> dict[str, float]:
+    return {"false_alarm_rate": rate, "cv_oos_recall": recall, "cv_in_scope_flag_rate": false_alarms}
+
+
+def test_a_flat_out_of_scope_trade_keeps_the_lower_false_alarm_rate() -> None:
+    # recall - false alarms: 0.847, 0.847, 0.849; a 0.002 edge is noise with ~280 negatives, and the
+    # extra in-scope tickets flagged at 5% are real.
+    flat = [_tuning_row(0.03, 0.883, 0.036), _tuning_row(0.04, 0.893, 0.046), _tuning_row(0.05, 0.904, 0.055)]
+    assert _one_standard_error_rate(flat, n_negatives=281, n_in_scope=2025) == 0.03
+
+
+def test_a_clearly_better_out_of_scope_rate_is_still_chosen() -> None:
+    steep = [_tuning_row(0.01, 0.60, 0.01), _tuning_row(0.03, 0.70, 0.03), _tuning_row(0.05, 0.90, 0.05)]
+    assert _one_standard_error_rate(steep, n_negatives=281, n_in_scope=2025) == 0.05
