@@ -124,6 +124,9 @@ class Policy(_Strict):
     never_alternative_probability: Probability = 0.1
     """A ticket whose top-3 gives a `never` category at least this probability goes to a human: when the
     model hesitates between, say, a password reset and a compromised account, the doubt is the answer."""
+    never_by_neighbours: bool = True
+    """A ticket whose nearest training tickets are mostly of a `never` category goes to a human, whatever
+    the classifier's answer: a ticket closest to known security reports is handled as one might be."""
     human_queue: StrictStr = "triage"
     """Where escalated tickets go."""
     out_of_scope: Literal["escalate", "reject"] = "escalate"

@@ -17,6 +17,7 @@ REASON_TEXT = {
     "autonomy_propose": "the category's autonomy is propose: a person approves every action",
     "autonomy_never": "the category's autonomy is never: only people handle it",
     "possible_never_category": "a category that only people handle is a plausible alternative",
+    "near_never_category": "most of the known tickets closest to it belong to a category only people handle",
     "no_owner": "the pack names no accountable owner, so the agent never acts alone",
     "mode_propose": "the agent is in propose mode",
     "mode_off": "the agent is switched off for this ticket",
@@ -26,6 +27,12 @@ REASON_TEXT = {
     "jailbreak": "the text tries to talk the agent out of its rules",
     "language_unsupported": "the ticket is in a language this agent does not serve",
 }
+
+
+def _mostly_never(pack: Pack, neighbours: list[tuple[str, float]]) -> bool:
+    """More than half of the nearest training tickets belong to `never` categories."""
+    never = sum(1 for label, _ in neighbours if pack.has_category(label) and pack.category(label).autonomy == "never")
+    return never * 2 > len(neighbours) > 0
 
 
 def _note(pack: Pack, cls: Classification, reasons: list[str], articles: list[str]) -> str:
@@ -86,6 +93,8 @@ def decide_action(
     elif any(pack.has_category(label) and pack.category(label).autonomy == "never"
              and p >= policy.never_alternative_probability for label, p in cls.alternatives):
         stop.append("possible_never_category")
+    elif policy.never_by_neighbours and _mostly_never(pack, cls.neighbours):
+        stop.append("near_never_category")
     stop += output_flags
     if stop:
         return handoff(stop)

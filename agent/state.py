@@ -49,6 +49,8 @@ class Classification(_Record):
     oos_score: Probability
     priority: str
     queue: str | None
+    neighbours: list[tuple[str, float]] = Field(default_factory=list)
+    """The nearest training tickets (label, cosine), nearest first: what the model's answer rests on."""
 
 
 class RetrievedArticle(_Record):

@@ -136,6 +136,7 @@ def _judge(probe: Pack, classifier: IntentClassifier, raw: str, text: str, vecto
         out_of_scope=prediction.out_of_scope, oos_score=round(prediction.oos_score, 4),
         priority=assess_priority(probe, raw, category),
         queue=probe.category(category).target_queue if category else None,
+        neighbours=[(lab, round(cos, 4)) for lab, cos in prediction.neighbours],
     )
     decision = decide_action(probe, "auto", cls, None, [], [], [])
     return HeldOut(label=label, fold=fold, category=category, confidence=cls.confidence,

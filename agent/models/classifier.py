@@ -49,7 +49,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,8 @@ _ARRAYS = "classifier_arrays.npz"
 _TFIDF_PREFIX = "classifier_tfidf"
 _KNN_EPS = 1e-3
 
+NEIGHBOURS = 3
+"""How many nearest training tickets a prediction reports (the policy's `never_by_neighbours` reads them)."""
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -80,6 +82,8 @@ class Prediction:
     alternatives: list[tuple[str, float]]  # top-3 (label, probability), best first, includes `label`
     oos_score: float  # in [0, 1]: higher = more likely out of scope; 0.5 is the threshold
     out_of_scope: bool  # oos_score >= the threshold chosen at training
+    neighbours: list[tuple[str, float]] = field(default_factory=list)
+    """The nearest in-scope training tickets (label, cosine), nearest first (NEIGHBOURS of them)."""
 
 
 @dataclass(frozen=True)
@@ -621,6 +625,7 @@ class IntentClassifier:
         best = int(order[0])
         n_mem = self.n_in_scope_memory
         max_cos = float(sims[0, :n_mem].max()) if n_mem else -1.0
+        neighbours = self._nearest(sims[0, :n_mem])
         linear_top = _calibrated(z[None, :], None, self.linear_temperature, 0.0)[0, :k].max()
         score = float(self.oos.score(np.array([linear_top]), np.array([max_cos]))[0])
         if self.has_oos_class:
@@ -631,7 +636,16 @@ class IntentClassifier:
             alternatives=[(self.labels[int(i)], float(in_scope[int(i)])) for i in order],
             oos_score=score,
             out_of_scope=score >= OOS_THRESHOLD,
+            neighbours=neighbours,
         )
+
+    def _nearest(self, in_scope_sims: npt.NDArray[Any]) -> list[tuple[str, float]]:
+        k = min(NEIGHBOURS, len(in_scope_sims))
+        if k == 0:
+            return []
+        near = np.argpartition(-in_scope_sims, k - 1)[:k]
+        near = near[np.argsort(-in_scope_sims[near], kind="stable")]
+        return [(self.labels[int(self.memory_labels[j])], float(in_scope_sims[j])) for j in near]
 
     # --- persistence ---------------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ def classify(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, A
         oos_score=round(prediction.oos_score, 4),
         priority=assess_priority(ctx.pack, state.ticket.text, category),
         queue=ctx.pack.category(category).target_queue if category else None,
+        neighbours=[(label, round(cos, 4)) for label, cos in prediction.neighbours],
     )
     events = event("classify", "classified", **result.model_dump())
     if ctx.llm is None:

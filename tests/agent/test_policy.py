@@ -115,3 +115,18 @@ def test_the_why_note_says_what_was_seen_which_rule_fired_and_why(pack: Pack) ->
     assert "top alternatives: billing 0.31, security 0.05" in note and "KB articles used: KB-BILL-2" in note
     assert "low_confidence" in note and "below the category's threshold" in note
     assert "autonomy is propose" in note
+
+
+def test_a_ticket_nearest_to_never_category_tickets_goes_to_a_human(pack: Pack, make_pack: PackFactory) -> None:
+    # The model says password reset, confidently; but two of the three closest known tickets are security
+    # reports, a category only people handle.
+    near_security = cls("password_reset").model_copy(update={
+        "neighbours": [("security", 0.71), ("password_reset", 0.69), ("security", 0.66)]})
+    d = decide_action(pack, "auto", near_security, DRAFT, [], [], ["KB-PW-1"])
+    assert d.decision == "escalate" and d.reasons == ["near_never_category"] and d.action.reply is None
+    assert "most of the known tickets closest to it" in (d.action.note or "")
+    one_of_three = near_security.model_copy(update={
+        "neighbours": [("password_reset", 0.71), ("security", 0.69), ("password_reset", 0.66)]})
+    assert decide_action(pack, "auto", one_of_three, DRAFT, [], [], []).decision == "auto_reply"
+    switched_off = load_pack(make_pack(yaml_text=TINY_YAML + "  never_by_neighbours: false\n"))
+    assert decide_action(switched_off, "auto", near_security, DRAFT, [], [], []).decision == "auto_reply"

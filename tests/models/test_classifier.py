@@ -224,3 +224,11 @@ def test_a_flat_out_of_scope_trade_keeps_the_lower_false_alarm_rate() -> None:
 def test_a_clearly_better_out_of_scope_rate_is_still_chosen() -> None:
     steep = [_tuning_row(0.01, 0.60, 0.01), _tuning_row(0.03, 0.70, 0.03), _tuning_row(0.05, 0.90, 0.05)]
     assert _one_standard_error_rate(steep, n_negatives=281, n_in_scope=2025) == 0.05
+
+
+def test_a_prediction_names_its_nearest_training_tickets(trained: IntentClassifier) -> None:
+    p = predict(trained, "refund the charge on my card")  # a training text itself
+    assert len(p.neighbours) == 3
+    assert p.neighbours[0] == ("refund", pytest.approx(1.0, abs=1e-3))  # memory is kept in float16
+    cosines = [cos for _, cos in p.neighbours]
+    assert cosines == sorted(cosines, reverse=True)
