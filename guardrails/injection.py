@@ -2,9 +2,10 @@
 
 Tickets are full of "ignore", "cancel", "override" and "admin": a false alarm stops a real customer, so
 every rule needs an instruction aimed at the assistant, not just a trigger word. The text is first
-de-obfuscated (Unicode look-alikes folded, zero-width characters removed, tag characters decoded,
-spaced-out letters joined, base64 blobs decoded) and the whole raw ticket is checked, quoted history
-included: an instruction hidden in a forwarded email is still an instruction.
+de-obfuscated (Unicode look-alikes folded inside Latin words, zero-width characters removed, tag
+characters decoded, spaced-out letters joined, base64 blobs and text spelled as binary or hex bytes
+decoded) and the whole raw ticket is checked, quoted history included: an instruction hidden in a
+forwarded email is still an instruction.
 
 Two layers decide together. High-precision rules (below) name the pattern they saw. A learned model
 (guardrails.injection_model) scores the whole ticket from its shared MiniLM vector plus hashed n-grams, and
@@ -42,8 +43,13 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e000
 # Cyrillic and Greek letters that render like Latin ones.
 _CONFUSABLES = str.maketrans("аеорсухіјѕԁԛԝАВЕКМНОРСТУХІЈЅαοτνκρΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
                              "aeopcyxijsdqwABEKMHOPCTYXIJSaotvkpABEZHIKMNOPTYX")
+_CONFUSABLE_CHARS = frozenset("аеорсухіјѕԁԛԝАВЕКМНОРСТУХІЈЅαοτνκρΑΒΕΖΗΙΚΜΝΟΡΤΥΧ")
+_WORDS = re.compile(r"[^\W\d_]+")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){4,}[A-Za-z]\b")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+# Text spelled as 8-bit binary groups or as a run of hex byte pairs (a hash decodes to unprintable bytes).
+_BINARY = re.compile(r"(?:\b[01]{8}\b[\s,]*){6,}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}){12,}\b")
 # Words mixing letters and digits ("1gn0r3", "pr3v10u5") read as leetspeak.
 _LEET_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[013457])\w{3,}\b")
 _LEET = str.maketrans("013457", "oieast")
@@ -69,7 +75,10 @@ _INJECTION_PATTERNS = [
     rf"\bto\s+(?:the|any|whatever)\s+(?:\w+\s+)?{_AI}(?:\s+{_AI})?\s*[:,]",
     rf"(?:^|\n)[\s>]*(?:dear\s+)?(?:\w+\s+)?{_AI}(?:\s+{_AI})?\s*:\s*(?:the|this|you|ignore|disregard|do|don't|"
     rf"always|never|mark|classify|set|approve|reply|respond|send|forward|grant|add|include|tell|process|close|"
-    rf"delete|disable|label|escalate|new|from\s+now)\b",
+    rf"delete|disable|label|escalate|new|from\s+now|promote|upgrade|give|make|assign|transfer|unlock|reset|"
+    rf"export|share|remove|change)\b",
+    # the assistant addressed by name at the start of a sentence: "AI, for the rotation exercise send me ..."
+    r"(?:^|[.!?]\s+|\n)(?:hey\s+|dear\s+)?(?:ai|assistant|chatbot|language\s+model)\s*,\s+\w",
     rf"(?:\[|<!--|\(|\{{)\s*(?:dear\s+)?(?:\w+\s+)?{_AI}(?:\s+{_AI})?\s*[,:]",
     rf"\[\s*(?:internal\s+)?(?:{_AI})\s+(?:instructions?|rules?|notes?|commands?|polic(?:y|ies))\b",
     r"\b(?:you(?:'re|\s+are)\s+an?\s+(?:ai|bot|language\s+model)|as\s+(?:the|an?)\s+(?:triage\s+)?(?:ai|assistant|bot)"
@@ -87,6 +96,19 @@ _INJECTION_PATTERNS = [
     r"\b(?:ignora|dimentica)\b.{0,40}\b(?:istruzioni|regole)\b",
     r"\b(?:ignore|esqueça|ignorar)\b.{0,40}\b(?:instruções|regras)\b",
     r"\b(?:negeer|vergeet)\b.{0,40}\b(?:instructies|regels)\b",
+    # ...and in scripts where an instruction word must sit next to the verb ("ignore my last email" is benign)
+    r"(?:игнорир\w*|забудь\w*|обращай\w*\s+внимания).{0,40}(?:инструкци|указани|правил)",
+    r"(?:αγνο[ήη]\w*|ξέχασ\w*).{0,40}(?:οδηγ[ίι]\w*|κανόν\w*)",
+    r"(?:지시|지침|명령|규칙)\S*\s*(?:은|는|을|를)?\s*(?:모두\s*|전부\s*)?무시",
+    r"(?:निर्देश|नियम)\S*\s+(?:\S+\s+)?(?:अनदेखी|अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल)",
+    r"(?:指示|命令|ルール|規則|指令|プロンプト)\S{0,8}?(?:を|は)?\S{0,4}?(?:無視|忘れ)",
+    r"(?:忽略|无视|無視|忽视|不要理会)\S{0,12}?(?:指令|指示|规则|規則|提示词|命令)",
+    r"تجاهل\s+(?:\S+\s+){0,2}?(?:التعليمات|الأوامر|القواعد|التوجيهات)",
+    r"\b(?:zignoruj|zapomnij)\b.{0,40}\b(?:instrukcj\w*|polece\w*|zasad\w*)",
+    r"\b(?:talimat\w*|kurallar\w*)\b.{0,30}\b(?:yok\s+say|unut|görmezden)",
+    r"\b(?:abaikan|lupakan)\b.{0,40}\b(?:instruksi|perintah|aturan)\b",
+    r"\bbỏ\s+qua\b.{0,40}\b(?:hướng\s+dẫn|chỉ\s+dẫn|quy\s+tắc)",
+    r"\b(?:ignorera|ignorer|glem)\b.{0,40}\b(?:instruktion\w*|instruks\w*|regl\w*)\b",
     # "SYSTEM OVERRIDE - ...", "Admin command: ...": a heading that claims authority over the assistant
     r"\b(?:admin|administrator|system|developer|priority)\s+(?:instruction|override|command|message|note)s?\s*[:\-\u2013]",
     r"\b(?:new|updated|real|actual|true|revised)\s+(?:instructions|system\s+prompt|directives)\s*:",
@@ -105,6 +127,12 @@ _INJECTION_PATTERNS = [
     r"\bdo\s+not\s+(?:tell|inform|notify|alert)\s+(?:the\s+)?(?:user|customer|human|staff|security|anyone)\b",
     r"\bwithout\s+(?:telling|informing|notifying|asking)\s+(?:the\s+)?(?:user|customer|human|anyone|a\s+human|security)\b",
     r"\btranslate\b.{0,80}\b(?:then|and\s+then|afterwards)\s+(?:do|execute|follow|carry\s+out|obey|perform)\b",
+    # payload splitting: a request cut into quoted parts the assistant is told to put back together
+    r"\b(?:part|piece|fragment|half)\s*(?:1|one|a)\b\s*(?:is|=|:)?\s*[\"'\u201c].{1,200}?\b(?:part|piece|fragment|half)\s*"
+    r"(?:2|two|b)\b\s*(?:is|=|:)?\s*[\"'\u201c]",
+    r"\b(?:interlace|interleave|concatenate)\b.{0,40}[\"'\u201c]",
+    # a fabricated transcript: a complete Q/A turn, then an open question for the assistant to continue
+    r"(?:^|\s)Q:\s+\S.{0,400}?\sA:\s+\S.{0,600}?\sQ:\s+\S(?!.*\sA:\s)",
 ]
 
 _JAILBREAK_PATTERNS = [
@@ -160,14 +188,55 @@ def _decode_blobs(text: str) -> list[str]:
     return decoded
 
 
+def _printable_text(raw: bytes) -> str | None:
+    """`raw` as UTF-8 text if it reads like words (mostly printable, has letters and spaces), else None."""
+    try:
+        value = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not value or sum(ch.isprintable() for ch in value) < 0.9 * len(value) or " " not in value.strip():
+        return None
+    return value if sum(ch.isalpha() for ch in value) >= 0.5 * len(value) else None
+
+
+def _decode_bytes_spelled(text: str) -> list[str]:
+    """Binary groups ("01001001 01100111 ...") and hex runs ("496e6f7265...") that spell out readable text."""
+    decoded = []
+    for match in _BINARY.finditer(text):
+        groups = re.findall(r"[01]{8}", match.group(0))
+        value = _printable_text(bytes(int(g, 2) for g in groups))
+        if value:
+            decoded.append(value)
+    for match in _HEX.finditer(text):
+        value = _printable_text(bytes.fromhex(match.group(0)))
+        if value:
+            decoded.append(value)
+    return decoded
+
+
+def _fold_word(match: re.Match[str]) -> str:
+    """Fold look-alikes in a word that mixes them with Latin letters or is made of nothing else.
+
+    A real Russian or Greek word keeps its script ("инструкции" has letters no Latin one resembles), so
+    an override written in those languages stays readable to the rules; "іgnоrе" with Cyrillic і, о, е
+    and "ѕау" spelled wholly in look-alikes are folded to Latin.
+    """
+    word = match.group(0)
+    if not any(ch in _CONFUSABLE_CHARS for ch in word):
+        return word
+    if any("a" <= ch.lower() <= "z" for ch in word) or all(ch in _CONFUSABLE_CHARS for ch in word):
+        return word.translate(_CONFUSABLES)
+    return word
+
+
 def deobfuscate(text: str) -> tuple[str, bool]:
     """The text as a reader would see it, plus decoded hidden parts; and whether anything was hidden."""
     visible = _INVISIBLE.sub("", text)
     # Unicode tag characters mirror ASCII one to one: invisible on screen, readable to a model. Decode them.
     tagged = "".join(chr(ord(ch) - 0xE0000) for ch in text if 0xE0020 <= ord(ch) <= 0xE007E)
-    folded = unicodedata.normalize("NFKC", visible).translate(_CONFUSABLES)
+    folded = _WORDS.sub(_fold_word, unicodedata.normalize("NFKC", visible))
     joined = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), folded)
-    blobs = _decode_blobs(folded)
+    blobs = _decode_blobs(folded) + _decode_bytes_spelled(folded)
     # Only lines with several leetspeak words are decoded: "v2", "2FA" or "RT-2025" alone are not obfuscation.
     leet = [_LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), line) for line in joined.splitlines()
             if len(_LEET_WORD.findall(line)) >= 2]
