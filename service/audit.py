@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
 from sqlmodel import Session, col, select
 
 from agent.state import AuditEvent
@@ -30,10 +30,15 @@ GENESIS = "0" * 64
 
 def entry_hash(prev_hash: str, record: AuditRecord) -> str:
     """The chain link of one entry (everything but its own hash)."""
+    return _link(prev_hash, record.seq, record.id, record.run_id, record.ticket_id, record.node, record.kind,
+                 record.data_json, record.created_at)
+
+
+def _link(prev_hash: str, seq: int, entry_id: str, run_id: str, ticket_id: str, node: str, kind: str,
+          data_json: str, created_at: str) -> str:
     body = {
-        "seq": record.seq, "id": record.id, "run_id": record.run_id, "ticket_id": record.ticket_id,
-        "node": record.node, "kind": record.kind, "data": json.loads(record.data_json),
-        "created_at": record.created_at,
+        "seq": seq, "id": entry_id, "run_id": run_id, "ticket_id": ticket_id,
+        "node": node, "kind": kind, "data": json.loads(data_json), "created_at": created_at,
     }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
@@ -50,6 +55,8 @@ class Problem:
         return f"{where}: {self.what}"
 
 
+_AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
+_ANCHORS = AuditAnchor.__table__  # type: ignore[attr-defined]
 CHAIN_LOCK_KEY = 0x7472696167  # any constant; names the lock in pg_locks
 
 
@@ -73,23 +80,25 @@ class SqlAudit:
         ids = [f"{run_id}:{position:04d}:{ev.node}" for position, ev in enumerate(events)]
         with transaction(self.engine) as session:
             lock_chain_head(session)
-            present = set(session.exec(select(AuditRecord.id).where(col(AuditRecord.id).in_(ids))).all())
-            head = session.exec(select(AuditRecord).order_by(col(AuditRecord.seq).desc()).limit(1)).first()
+            # Plain rows, not ORM objects: a run appends a dozen entries and this is on every ticket's path.
+            present = set(session.execute(select(_AUDIT.c.id).where(_AUDIT.c.id.in_(ids))).scalars())
+            head = session.execute(select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1)).first()
             seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+            rows: list[dict[str, Any]] = []
             for event_id, ev in zip(ids, events, strict=True):
                 if event_id in present:
                     continue
                 seq += 1
-                record = AuditRecord(
-                    seq=seq, id=event_id, run_id=run_id, ticket_id=ticket_id, node=ev.node, kind=ev.kind,
-                    data_json=json.dumps(ev.data, default=str, sort_keys=True),
-                    created_at=utcnow().isoformat(timespec="microseconds"), prev_hash=prev, hash="",
-                )
-                record.hash = entry_hash(prev, record)
-                prev = record.hash
-                session.add(record)
-            if head is None or seq != head.seq:
-                session.add(AuditAnchor(seq=seq, hash=prev))
+                data_json = json.dumps(ev.data, default=str, sort_keys=True)
+                created_at = utcnow().isoformat(timespec="microseconds")
+                link = _link(prev, seq, event_id, run_id, ticket_id, ev.node, ev.kind, data_json, created_at)
+                rows.append({"seq": seq, "id": event_id, "run_id": run_id, "ticket_id": ticket_id, "node": ev.node,
+                             "kind": ev.kind, "data_json": data_json, "created_at": created_at, "prev_hash": prev,
+                             "hash": link})
+                prev = link
+            if rows:
+                session.execute(insert(_AUDIT), rows)
+                session.execute(insert(_ANCHORS), {"seq": seq, "hash": prev, "created_at": utcnow()})
                 self._mirror_anchor(seq, prev)
 
     def _mirror_anchor(self, seq: int, digest: str) -> None:

@@ -42,6 +42,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from service.workers import WorkerPool
 
     settings = _settings()
+    if "encoder_threads" not in settings.model_fields_set:
+        # Worker processes run one per core: the encoder's own thread pool would only compete with the
+        # other processes for the same cores (TRIAGE_ENCODER_THREADS still decides when it is set).
+        settings = settings.model_copy(update={"encoder_threads": 1})
     runtime = open_embedded(settings, args.pack)
     pool = WorkerPool(Intake(runtime), threads=args.threads)
     if args.once:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col, select
 
 from agent.events import event
@@ -29,6 +29,7 @@ from service.store import (
 )
 
 BREAKER_ACTOR = "circuit_breaker"
+_MODE_OF = select(ControlRecord.mode).where(ControlRecord.scope == bindparam("scope"))
 
 
 class ControlError(ValueError):
@@ -56,11 +57,13 @@ class SqlControl:
         self.audit = audit
 
     def mode(self, scope: str = "global") -> Mode:
-        with Session(self.engine) as session:
-            row = session.get(ControlRecord, scope)
-        if row is None or row.mode not in MODES:
+        # A plain read on a pooled connection, no ORM session: it runs several times per ticket.
+        with self.engine.connect() as conn:
+            found = conn.execute(_MODE_OF, {"scope": scope}).scalar()
+        if found is None or found not in MODES:
             return self.default if scope == "global" else "auto"
-        return row.mode
+        mode: Mode = found
+        return mode
 
     def set_mode(self, mode: str, scope: str = "global", changed_by: str = "cli", reason: str = "") -> None:
         """Change a scope's mode; a person setting a category's mode also resets its breaker."""

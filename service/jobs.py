@@ -12,14 +12,16 @@ One table in the state database, so SQLite and PostgreSQL share the code (docs/d
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text, update
 from sqlmodel import Session, col, func, select
 
-from service.store import JobRecord, transaction, utcnow
+from agent.state import Ticket
+from service.store import JOBS, JobRecord, transaction, utcnow
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
@@ -33,12 +35,15 @@ class Job:
     kind: str
     payload: dict[str, Any]
     attempts: int
+    ticket: Ticket | None = None
+    """The ticket as the claim read it (raw text, from the PII store); None until read."""
 
 
 def enqueue(session: Session, run_id: str, ticket_id: str, kind: str = "triage",
             payload: dict[str, Any] | None = None) -> None:
     """Add a job inside the caller's transaction (with the rows it belongs to)."""
-    session.add(JobRecord(run_id=run_id, ticket_id=ticket_id, kind=kind, payload_json=json.dumps(payload or {})))
+    session.execute(insert(JOBS).values(run_id=run_id, ticket_id=ticket_id, kind=kind, status="queued", attempts=0,
+                                        payload_json=json.dumps(payload or {}), created_at=utcnow()))
 
 
 _CLAIM_PG = """
@@ -57,32 +62,39 @@ class JobQueue:
         self.engine = engine
         self._claim_sql = text(_CLAIM_PG if engine.dialect.name == "postgresql" else _CLAIM_SQLITE)
 
-    def claim(self, worker: str) -> Job | None:
+    def claim(self, worker: str, also: Callable[[Session, Job], Job] | None = None) -> Job | None:
+        """Take the oldest claimable job. `also` runs inside the claim's transaction and may return the job
+        completed (the runtime marks the run as running and reads its text there: one transaction)."""
         now = utcnow()
         with transaction(self.engine) as session:
             row = session.execute(self._claim_sql, {
                 "worker": worker, "now": now, "stale": now - LEASE, "max_attempts": MAX_ATTEMPTS}).first()
-        if row is None:
-            return None
-        return Job(id=row[0], run_id=row[1], ticket_id=row[2], kind=row[3], payload=json.loads(row[4]),
-                   attempts=row[5])
+            if row is None:
+                return None
+            job = Job(id=row[0], run_id=row[1], ticket_id=row[2], kind=row[3], payload=json.loads(row[4]),
+                      attempts=row[5])
+            if also is not None:
+                job = also(session, job)
+        return job
 
     def finish(self, job: Job, error: str | None = None) -> None:
         """Mark a job done, or failed with the error (a failed job is retried until MAX_ATTEMPTS)."""
         with transaction(self.engine) as session:
-            row = session.get(JobRecord, job.id)
-            if row is None:
-                return
-            if error is None:
-                row.status, row.error = "done", None
-            else:
-                row.status = "failed" if job.attempts >= MAX_ATTEMPTS else "queued"
-                row.error = error[:500]
-            row.finished_at = utcnow()
-            session.add(row)
+            finish_in(session, job, error)
 
     def depth(self) -> dict[str, int]:
         """Jobs per status (queue depth for metrics and readiness)."""
         with Session(self.engine) as session:
             rows = session.exec(select(JobRecord.status, func.count()).group_by(col(JobRecord.status))).all()
         return {status: int(n) for status, n in rows}
+
+
+def finish_in(session: Session, job: Job, error: str | None = None) -> None:
+    """Mark a job done (or failed, to be retried until MAX_ATTEMPTS) inside the caller's transaction: the
+    runtime commits a job's end with its run's outcome."""
+    if error is None:
+        status = "done"
+    else:
+        status = "failed" if job.attempts >= MAX_ATTEMPTS else "queued"
+        error = error[:500]
+    session.execute(update(JOBS).where(JOBS.c.id == job.id).values(status=status, error=error, finished_at=utcnow()))

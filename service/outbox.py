@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row, insert, update
 from sqlmodel import Session, col, select
 
 from agent.context import Ticketing, apply_op
 from agent.state import ActionOp
 from integrations.contract import AdapterError
-from service.store import OutboxRecord, RunRecord, as_utc, transaction, utcnow
+from service.store import OUTBOX, RUNS, OutboxRecord, RunRecord, as_utc, transaction, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class DeliveryReport:
     dead: int
 
 
-def _note_after(due: Sequence[OutboxRecord], index: int) -> OutboxRecord | None:
+def _note_after(due: Sequence[Row[Any]], index: int) -> Row[Any] | None:
     """The same run's note right after its fields write, if it is due too (they travel together)."""
     row = due[index]
     for later in due[index + 1:]:
@@ -62,30 +62,30 @@ class SqlOutbox:
     def submit(self, run_id: str, ticket_id: str, ops: Sequence[ActionOp], decision: Mapping[str, Any]) -> None:
         """Queue the writes and record the decision in one transaction (repeat calls add nothing)."""
         with transaction(self.engine) as session:
-            existing = set(session.exec(
-                select(OutboxRecord.idempotency_key).where(col(OutboxRecord.run_id) == run_id)
-            ).all())
+            existing = set(session.execute(select(OUTBOX.c.idempotency_key).where(OUTBOX.c.run_id == run_id)).scalars())
             category = next((op.payload["fields"].get("category") for op in ops if op.op == "set_fields"), None)
-            for op in ops:
-                if op.idempotency_key not in existing:
-                    session.add(OutboxRecord(
-                        idempotency_key=op.idempotency_key, run_id=run_id, ticket_id=ticket_id, category=category,
-                        op=op.op, payload_json=json.dumps(op.payload), next_attempt_at=self.clock(),
-                    ))
+            now = self.clock()
+            rows = [{"idempotency_key": op.idempotency_key, "run_id": run_id, "ticket_id": ticket_id,
+                     "category": category, "op": op.op, "payload_json": json.dumps(op.payload), "status": "pending",
+                     "attempts": 0, "last_error": "", "next_attempt_at": now, "created_at": utcnow()}
+                    for op in ops if op.idempotency_key not in existing]
+            if rows:
+                session.execute(insert(OUTBOX), rows)
             # The decision commits with its writes; the run stays `running` until the graph has recorded it.
-            run = session.get(RunRecord, run_id) or RunRecord(run_id=run_id, ticket_id=ticket_id, status="running")
-            run.decision = str(decision.get("decision"))
-            run.updated_at = utcnow()
-            session.add(run)
+            noted = session.execute(update(RUNS).where(RUNS.c.run_id == run_id)
+                                    .values(decision=str(decision.get("decision")), updated_at=utcnow()))
+            if not getattr(noted, "rowcount", 0):
+                session.add(RunRecord(run_id=run_id, ticket_id=ticket_id, status="running",
+                                      decision=str(decision.get("decision"))))
 
     def deliver_due(self, ticketing: Ticketing, ticket_id: str | None = None) -> DeliveryReport:
         """Deliver every pending write whose time has come, oldest first, in order within a ticket."""
         now = self.clock()
         with Session(self.engine) as session:
-            query = select(OutboxRecord).where(OutboxRecord.status == "pending").order_by(col(OutboxRecord.id))
+            query = select(OUTBOX).where(OUTBOX.c.status == "pending").order_by(OUTBOX.c.id)
             if ticket_id is not None:
-                query = query.where(OutboxRecord.ticket_id == ticket_id)
-            due = [r for r in session.exec(query).all() if as_utc(r.next_attempt_at) <= now]
+                query = query.where(OUTBOX.c.ticket_id == ticket_id)
+            due = [r for r in session.execute(query).all() if as_utc(r.next_attempt_at) <= now]
         failed = dead = 0
         done: list[int | None] = []
         blocked: set[str] = set()  # a ticket whose earlier write failed waits: writes stay in order
@@ -103,7 +103,7 @@ class SqlOutbox:
                             comment=json.loads(partner.payload_json)["body"], public=False,
                             baseline=fields.get("baseline"))
                 else:
-                    op = ActionOp(op=row.op, payload=json.loads(row.payload_json),  # type: ignore[arg-type]
+                    op = ActionOp(op=row.op, payload=json.loads(row.payload_json),
                                   idempotency_key=row.idempotency_key)
                     apply_op(ticketing, row.ticket_id, op)
             except Exception as exc:  # any adapter failure is retried, then dead-lettered
@@ -124,9 +124,8 @@ class SqlOutbox:
         if not row_ids:
             return
         with transaction(self.engine) as session:
-            for row in session.exec(select(OutboxRecord).where(col(OutboxRecord.id).in_(list(row_ids)))).all():
-                row.status, row.delivered_at = "delivered", utcnow()
-                session.add(row)
+            session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(list(row_ids)))
+                            .values(status="delivered", delivered_at=utcnow()))
 
     def _failed(self, row_id: int | None, exc: Exception) -> bool:
         with transaction(self.engine) as session:

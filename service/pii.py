@@ -11,17 +11,19 @@ every other placeholder stays redacted. Once a person's text is erased, their re
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, delete, select
 
 from agent.context import Ticketing
+from agent.state import Ticket
 from guardrails.pii import fill_requester, redact_ticket
-from service.store import TicketText, transaction, utcnow
+from service.store import TEXTS, TicketText, transaction, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -31,17 +33,36 @@ class PiiStore:
         self.engine = engine
         self.retention = timedelta(days=retention_days)
 
-    def keep(self, ticket_id: str, run_id: str, text: str, requester: str | None) -> None:
+    def keep(self, ticket: Ticket, run_id: str) -> None:
         with transaction(self.engine) as session:
-            self.keep_in(session, ticket_id, run_id, text, requester)
+            self.keep_in(session, ticket, run_id)
 
-    def keep_in(self, session: Session, ticket_id: str, run_id: str, text: str, requester: str | None) -> None:
-        """Keep a run's text inside the caller's transaction (queued ingest commits it with the job)."""
-        exists = session.exec(select(TicketText.id).where(TicketText.ticket_id == ticket_id,
-                                                          TicketText.run_id == run_id)).first()
+    def keep_in(self, session: Session, ticket: Ticket, run_id: str) -> None:
+        """Keep a run's ticket as it arrived inside the caller's transaction (with the run's registration)."""
+        exists = session.execute(select(TEXTS.c.id).where(TEXTS.c.ticket_id == ticket.id,
+                                                          TEXTS.c.run_id == run_id)).first()
         if exists is None:
-            session.add(TicketText(ticket_id=ticket_id, run_id=run_id, requester=requester, text=text,
-                                   expires_at=utcnow() + self.retention))
+            now = utcnow()
+            session.execute(insert(TEXTS).values(
+                ticket_id=ticket.id, run_id=run_id, requester=ticket.requester,
+                text=f"{ticket.subject}\n{ticket.text}" if ticket.subject else ticket.text,
+                arrival_json=json.dumps({"channel": ticket.channel, "fields": ticket.fields}),
+                created_at=now, expires_at=now + self.retention))
+
+    def ticket(self, ticket_id: str, run_id: str, session: Session | None = None) -> Ticket | None:
+        """The run's ticket as it arrived (the subject line heads the text), None once erased."""
+        query = select(TEXTS.c.text, TEXTS.c.requester, TEXTS.c.arrival_json).where(
+            TEXTS.c.ticket_id == ticket_id, TEXTS.c.run_id == run_id)
+        if session is not None:
+            row = session.execute(query).first()
+        else:
+            with Session(self.engine) as own:
+                row = own.execute(query).first()
+        if row is None:
+            return None
+        arrival = json.loads(row.arrival_json or "{}")
+        return Ticket(id=ticket_id, text=row.text, requester=row.requester, channel=arrival.get("channel", "api"),
+                      fields=arrival.get("fields", {}))
 
     def text(self, ticket_id: str) -> str | None:
         with Session(self.engine) as session:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, update
 from sqlmodel import Session, col, select
 
 from agent.context import TriageContext, utc_now
@@ -33,19 +33,14 @@ from service.approvals import SqlApprovals
 from service.audit import SqlAudit
 from service.checkpoints import checkpointer_for
 from service.control import SqlControl, check_breaker
-from service.jobs import Job, enqueue
+from service.jobs import Job, JobQueue, enqueue, finish_in
 from service.outbox import DeliveryReport, SqlOutbox
 from service.pii import AddressedReplies, PiiStore
 from service.settings import Settings
-from service.store import RunRecord, TicketRecord, TicketText, make_engine, transaction, utcnow
+from service.store import RUNS, TICKETS, RunRecord, make_engine, transaction, utcnow
 
 logger = logging.getLogger(__name__)
 BREAKER_CHECK_EVERY = 20
-
-
-def full_text(ticket: Ticket) -> str:
-    """What the PII store keeps: the subject line (if any) above the body."""
-    return f"{ticket.subject}\n{ticket.text}" if ticket.subject else ticket.text
 
 
 def redacted(ticket: Ticket) -> Ticket:
@@ -53,6 +48,18 @@ def redacted(ticket: Ticket) -> Ticket:
     store rebuilds the same placeholders from the raw text it keeps, to address the reply at delivery)."""
     r = redact_ticket(ticket.subject, ticket.text, ticket.requester)
     return ticket.model_copy(update={"text": r.text, "subject": r.subject, "requester": r.requester})
+
+
+def _new_run(session: Session, run_id: str, ticket_id: str, status: str) -> None:
+    now = utcnow()
+    session.execute(insert(RUNS).values(run_id=run_id, ticket_id=ticket_id, status=status, result_json="{}",
+                                        llm_tokens=0, llm_cost=0.0, created_at=now, updated_at=now))
+
+
+def _as_queued(ticket: Ticket, job: Job) -> Ticket:
+    """The job's channel and fields win over the PII store's (rows kept before migration 0004 have none)."""
+    return ticket.model_copy(update={"channel": job.payload.get("channel", ticket.channel),
+                                     "fields": job.payload.get("fields", ticket.fields)})
 
 
 @dataclass
@@ -81,33 +88,38 @@ class Embedded:
         ticket = Ticket(id=ticket_id, text=text, subject=subject, requester=requester, channel=channel)
         return self.triage(ticket)
 
-    def triage_from_helpdesk(self, ticket_id: str, run_id: str | None = None,
-                             channel: str = "helpdesk") -> dict[str, Any]:
+    def triage_from_helpdesk(self, ticket_id: str, run_id: str | None = None, channel: str = "helpdesk",
+                             job: Job | None = None) -> dict[str, Any]:
         """Read a ticket from the connected helpdesk (with its fields as they are now, the baseline for
         our writes) and triage it."""
         snapshot = self.helpdesk.get_ticket(ticket_id)
         ticket = Ticket(id=snapshot.id, text=snapshot.body, subject=snapshot.subject, requester=snapshot.requester,
                         channel=channel, fields=dict(snapshot.fields))
-        return self.triage(ticket, run_id=run_id)
+        return self.triage(ticket, run_id=run_id, job=job)
 
-    def triage(self, ticket: Ticket, run_id: str | None = None) -> dict[str, Any]:
+    def triage(self, ticket: Ticket, run_id: str | None = None, job: Job | None = None) -> dict[str, Any]:
         """Keep the raw ticket in the PII store; the graph (and so its checkpoints) gets it redacted."""
         run_id = run_id or uuid.uuid4().hex
         self._register(ticket, run_id)
-        return self._finish(self.engine.run(redacted(ticket), run_id=run_id))
+        return self._finish(self.engine.run(redacted(ticket), run_id=run_id), job=job)
 
     def _register(self, ticket: Ticket, run_id: str) -> None:
+        """The ticket row, the run (`running`) and its text, in one transaction."""
         with transaction(self.db) as session:
-            record = session.get(TicketRecord, ticket.id) or TicketRecord(ticket_id=ticket.id, channel=ticket.channel)
-            record.latest_run_id = run_id
-            session.add(record)
-            run = session.get(RunRecord, run_id)
-            if run is None:
-                session.add(RunRecord(run_id=run_id, ticket_id=ticket.id, status="running"))
-            elif run.status == "queued":
-                run.status, run.updated_at = "running", utcnow()
-                session.add(run)
-        self.pii.keep(ticket.id, run_id, full_text(ticket), ticket.requester)
+            self._note_ticket(session, ticket.id, ticket.channel, run_id)
+            started = session.execute(update(RUNS).where(RUNS.c.run_id == run_id, RUNS.c.status == "queued")
+                                      .values(status="running", updated_at=utcnow()))
+            if not getattr(started, "rowcount", 0) and session.get(RunRecord, run_id) is None:
+                _new_run(session, run_id, ticket.id, "running")
+            self.pii.keep_in(session, ticket, run_id)
+
+    @staticmethod
+    def _note_ticket(session: Session, ticket_id: str, channel: str, run_id: str) -> None:
+        """The ticket's row points at its newest run (created the first time the agent sees the ticket)."""
+        known = session.execute(update(TICKETS).where(TICKETS.c.ticket_id == ticket_id).values(latest_run_id=run_id))
+        if not getattr(known, "rowcount", 0):
+            session.execute(insert(TICKETS).values(ticket_id=ticket_id, channel=channel, latest_run_id=run_id,
+                                                   created_at=utcnow()))
 
     # --- the queue (service ingest and webhooks; workers run the jobs) ---------------------------------
 
@@ -119,43 +131,56 @@ class Embedded:
         if tid is None:
             raise ValueError("enqueue needs a ticket or a ticket id")
         with transaction(self.db) as session:
-            if session.get(RunRecord, run_id) is not None:
+            if session.execute(select(RUNS.c.run_id).where(RUNS.c.run_id == run_id)).first() is not None:
                 return False
-            record = session.get(TicketRecord, tid) or TicketRecord(
-                ticket_id=tid, channel=ticket.channel if ticket else "webhook")
-            record.latest_run_id = run_id
-            session.add(record)
-            session.add(RunRecord(run_id=run_id, ticket_id=tid, status="queued"))
+            self._note_ticket(session, tid, ticket.channel if ticket else "webhook", run_id)
+            _new_run(session, run_id, tid, "queued")
             payload: dict[str, Any] = {}
             if ticket is not None:
                 # The text goes to the PII store's table, in this same transaction; the job keeps only
                 # what is not personal.
-                self.pii.keep_in(session, tid, run_id, full_text(ticket), ticket.requester)
+                self.pii.keep_in(session, ticket, run_id)
                 payload = {"channel": ticket.channel, "fields": ticket.fields}
             enqueue(session, run_id, tid, kind=kind, payload=payload)
         return True
 
+    def claim_job(self, queue: JobQueue, worker: str) -> Job | None:
+        """Claim the next job; in the same transaction its run becomes `running` and a triage job's text is
+        read (enqueue already registered the ticket and kept the text: nothing else to write)."""
+        return queue.claim(worker, also=self._start_claimed)
+
+    def _start_claimed(self, session: Session, job: Job) -> Job:
+        session.execute(update(RUNS).where(RUNS.c.run_id == job.run_id, RUNS.c.status == "queued")
+                        .values(status="running", updated_at=utcnow()))
+        if job.kind != "triage":
+            return job
+        ticket = self.pii.ticket(job.ticket_id, job.run_id, session)  # None if erased: run_job says so
+        return replace(job, ticket=_as_queued(ticket, job) if ticket else None)
+
     def run_job(self, job: Job) -> dict[str, Any]:
-        """Carry out a claimed job; a job claimed again after a crash continues its run's checkpoint."""
+        """Carry out a claimed job, and mark it done with the run's outcome; a job claimed again after a
+        crash continues its run's checkpoint."""
         if job.kind == "fetch":
-            return self.triage_from_helpdesk(job.ticket_id, run_id=job.run_id)
+            return self.triage_from_helpdesk(job.ticket_id, run_id=job.run_id, job=job)
         if job.attempts > 1:
             outcome = self.engine.continue_run(job.run_id)
             if outcome is not None:
-                return self._finish(outcome)
-        with Session(self.db) as session:
-            row = session.exec(select(TicketText).where(TicketText.ticket_id == job.ticket_id,
-                                                        TicketText.run_id == job.run_id)).first()
-        if row is None:
-            raise LookupError(f"run {job.run_id}: the ticket text is gone (erased before the run started)")
-        ticket = Ticket(id=job.ticket_id, text=row.text, requester=row.requester,
-                        channel=job.payload.get("channel", "api"), fields=job.payload.get("fields", {}))
-        self._register(ticket, job.run_id)
-        return self._finish(self.engine.run(redacted(ticket), run_id=job.run_id))
+                return self._finish(outcome, job=job)
+        ticket = job.ticket
+        if ticket is None:  # erased, or claimed without claim_job: read it (or say it is gone) and register
+            ticket = self._queued_ticket(job)
+            self._register(ticket, job.run_id)
+        return self._finish(self.engine.run(redacted(ticket), run_id=job.run_id), job=job)
 
-    def _finish(self, outcome: RunOutcome, reviewed: bool = False) -> dict[str, Any]:
+    def _queued_ticket(self, job: Job) -> Ticket:
+        ticket = self.pii.ticket(job.ticket_id, job.run_id)
+        if ticket is None:
+            raise LookupError(f"run {job.run_id}: the ticket text is gone (erased before the run started)")
+        return _as_queued(ticket, job)
+
+    def _finish(self, outcome: RunOutcome, reviewed: bool = False, job: Job | None = None) -> dict[str, Any]:
         result = outcome.as_json()
-        self._save(result)
+        self._save(result, job)
         report = self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii), ticket_id=result["ticket_id"])
         self._finished += 1
         # The breaker's rates only rise with a reviewer's answer or a failed write, so it is read then (and
@@ -167,16 +192,18 @@ class Embedded:
                 logger.warning("circuit breaker: category %s demoted to propose: %s", result["category"], why)
         return result
 
-    def _save(self, result: dict[str, Any]) -> None:
+    def _save(self, result: dict[str, Any], job: Job | None = None) -> None:
+        """The run's outcome, and the end of the job that ran it, in one transaction."""
+        llm = result.get("llm") or {}
+        values = {"status": result["status"], "decision": result["decision"], "category": result["category"],
+                  "result_json": json.dumps(result), "updated_at": utcnow(), "latency_ms": result.get("latency_ms"),
+                  "llm_tokens": int(llm.get("tokens", 0)), "llm_cost": float(llm.get("cost", 0.0))}
         with transaction(self.db) as session:
-            row = session.get(RunRecord, result["run_id"]) or RunRecord(
-                run_id=result["run_id"], ticket_id=result["ticket_id"], status=result["status"])
-            row.status, row.decision, row.category = result["status"], result["decision"], result["category"]
-            row.result_json, row.updated_at = json.dumps(result), utcnow()
-            row.latency_ms = result.get("latency_ms")
-            llm = result.get("llm") or {}
-            row.llm_tokens, row.llm_cost = int(llm.get("tokens", 0)), float(llm.get("cost", 0.0))
-            session.add(row)
+            saved = session.execute(update(RUNS).where(RUNS.c.run_id == result["run_id"]).values(values))
+            if not getattr(saved, "rowcount", 0):  # a run registered by nothing (a recovery of an older layout)
+                session.add(RunRecord(run_id=result["run_id"], ticket_id=result["ticket_id"], **values))
+            if job is not None:
+                finish_in(session, job)
 
     def run_result(self, run_id: str) -> dict[str, Any] | None:
         with Session(self.db) as session:
@@ -229,14 +256,13 @@ class Embedded:
                                    .order_by(col(RunRecord.created_at))).all()
         for run in running:
             outcome = self.engine.continue_run(run.run_id)
-            if outcome is None:  # crashed before the first checkpoint: start it again under the same id
-                text = self.pii.text(run.ticket_id)
-                if text is None:
+            if outcome is None:  # killed before its first checkpoint: start it again from the same ticket
+                ticket = self.pii.ticket(run.ticket_id, run.run_id)
+                if ticket is None:
                     logger.error("recover: run %s has no checkpoint and its text was erased", run.run_id)
                     continue
-                self._finish(self.engine.run(redacted(Ticket(id=run.ticket_id, text=text)), run_id=run.run_id))
-            else:
-                self._finish(outcome)
+                outcome = self.engine.run(redacted(ticket), run_id=run.run_id)
+            self._finish(outcome)
             finished.append(run.run_id)
         resumed = []
         for run_id, answer in self.approvals.unresumed():

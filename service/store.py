@@ -165,6 +165,9 @@ class TicketText(SQLModel, table=True):
     run_id: str
     requester: str | None = Field(default=None, index=True)
     text: str
+    arrival_json: str = "{}"
+    """The rest of the ticket as it arrived (channel, fields): a run started again after a crash sees the
+    same ticket. Here, not on the run, because custom fields may hold personal data too."""
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
 
@@ -209,6 +212,15 @@ class JobRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     error: str | None = None
+
+
+# The tables themselves, for the hot paths that write plain rows (an ORM object per row costs more than
+# the statement). Same schema, same transactions.
+RUNS = RunRecord.__table__  # type: ignore[attr-defined]
+TICKETS = TicketRecord.__table__  # type: ignore[attr-defined]
+JOBS = JobRecord.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
+TEXTS = TicketText.__table__  # type: ignore[attr-defined]
 
 
 def database_url(url: str) -> str:

@@ -25,8 +25,8 @@ def worker_name(index: int) -> str:
 
 
 def run_one(intake: Intake, queue: JobQueue, name: str) -> bool:
-    """Claim and run one job; False when the queue is empty."""
-    job = queue.claim(name)
+    """Claim and run one job (the run's outcome marks it done); False when the queue is empty."""
+    job = intake.runtime.claim_job(queue, name)
     if job is None:
         return False
     try:
@@ -39,8 +39,6 @@ def run_one(intake: Intake, queue: JobQueue, name: str) -> bool:
                 run.error, run.updated_at = f"{type(exc).__name__}: {str(exc)[:200]}", utcnow()
                 session.add(run)
         queue.finish(job, error=f"{type(exc).__name__}: {exc}")
-        return True
-    queue.finish(job)
     return True
 
 

@@ -1,9 +1,10 @@
 """A process that triages or answers one ticket and kills itself (SIGKILL) at a chosen point.
 
 Used by test_crashes.py:  python -m tests.service.crash_driver HOME PACK PHASE [KILL_AT]
-PHASE: submit (triage TEXT), answer (approve the ticket's pending review), finish (recover, approve what
-still waits, report). KILL_AT: before:<node>, after:<node>, after:claim, after:write (a helpdesk write
-landed, its outbox row not yet marked delivered).
+PHASE: submit (triage TEXT), queue (queue TEXT as a ticket whose queue field is "inbox", then run the worker),
+answer (approve the ticket's pending review), finish (recover, approve what still waits, report).
+KILL_AT: before:<node>, after:<node>, after:claim, after:write (a helpdesk write landed, its outbox row
+not yet marked delivered).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import agent.graph as graph
-from agent.state import ReviewAnswer
+from agent.state import ReviewAnswer, Ticket
 from service import approvals, outbox
+from service.intake import Intake
 from service.runtime import open_embedded
 from service.settings import Settings
+from service.workers import WorkerPool
 
 NODES = ["control_gate", "guard_input", "classify", "retrieve", "draft", "check_output", "decide", "escalate",
          "act", "record"]
@@ -61,6 +64,12 @@ def main() -> None:
     app = open_embedded(Settings(home=Path(home)), Path(pack))
     if phase == "submit":
         app.submit(os.environ["CRASH_TICKET"])
+    elif phase == "queue":
+        text = os.environ["CRASH_TICKET"]
+        ticket_id = app.helpdesk.create_ticket(text)  # type: ignore[attr-defined]
+        app.helpdesk.set_fields(ticket_id, {"queue": "inbox"}, idempotency_key="arrived-in-inbox")
+        app.enqueue(Ticket(id=ticket_id, text=text, fields={"queue": "inbox"}), run_id="queued-run")
+        WorkerPool(Intake(app)).drain()
     elif phase == "answer":
         for request in app.approvals.pending():
             app.answer(request["run_id"], ReviewAnswer(verdict="approve", reviewer="ana", digest=request["digest"]))

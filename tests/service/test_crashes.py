@@ -57,6 +57,15 @@ def test_auto_reply_survives_a_kill(kill_at: str, pack_copy: Path, tmp_path: Pat
     assert_handled_once(finish(tmp_path / "home", pack_copy), "identity")
 
 
+@pytest.mark.parametrize("kill_at", ["before:control_gate", "after:guard_input", "after:act", "after:record",
+                                     "after:write"])
+def test_a_queued_ticket_survives_a_killed_worker(kill_at: str, pack_copy: Path, tmp_path: Path) -> None:
+    """The worker dies mid-run; recovery starts the run again from the ticket as it arrived, fields
+    included: the agent's queue replaces "inbox" only because "inbox" was the ticket's field on arrival."""
+    killed(driver(tmp_path / "home", pack_copy, "queue", kill_at, AUTO))
+    assert_handled_once(finish(tmp_path / "home", pack_copy), "identity")
+
+
 @pytest.mark.parametrize("kill_at", ["after:decide", "before:escalate"])
 def test_a_kill_before_the_review_leaves_a_resumable_request(kill_at: str, pack_copy: Path, tmp_path: Path) -> None:
     killed(driver(tmp_path / "home", pack_copy, "submit", kill_at, PROPOSE))

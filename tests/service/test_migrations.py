@@ -26,7 +26,7 @@ def test_migrated_schema_matches_the_models(state_url: str | None, tmp_path: Pat
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert diff == [], f"models and migrations differ: write a migration for {diff}"
-    assert version == "0003"
+    assert version == "0004"
     engine.dispose()
 
 
