@@ -24,11 +24,12 @@ or call `leaks_prompt(text, canary, system_prompt)` alone. Both may be None (no 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from guardrails.injection import detect_injection
-from guardrails.pii import PLACEHOLDER, REQUESTER_PLACEHOLDER, find_pii, normalise
+from guardrails.injection import InjectionResult, detect_injection
+from guardrails.pii import PLACEHOLDER, REQUESTER_PLACEHOLDER, Finding, find_pii, normalise
 
 # A reply repeating this many characters of the system prompt in a row is repeating its instructions
 # (shorter stretches are common phrases: "the customer", "knowledge-base articles").
@@ -93,9 +94,25 @@ def foreign_pii(text: str, requester: str | None, known_values: Iterable[str] = 
 
     `requester` is the requester's placeholder or address; `known_values` are texts the pack itself
     publishes (the retrieved articles: a support address or phone line quoted from them is no one's PII)."""
-    allowed = {(f.kind, normalise(f.kind, f.value)) for value in [*known_values, requester or ""]
-               for f in find_pii(value)}
-    return sorted({f.kind for f in find_pii(text) if (f.kind, normalise(f.kind, f.value)) not in allowed})
+    allowed = set().union(*(_identifiers(find_pii, value) for value in [*known_values, requester or ""]))
+    return sorted({kind for kind, value in _identifiers(find_pii, text) if (kind, value) not in allowed})
+
+
+# Drafts built from the KB repeat (one text per article), and so do the articles they are checked against:
+# their scans are remembered per text for the life of the process, like retrieve's per-article injection
+# verdicts. The scanning function is part of the key, so a swapped scanner never reads another's answers.
+_SCANS_KEPT = 512
+
+
+@lru_cache(maxsize=_SCANS_KEPT)
+def _identifiers(scan: Callable[[str], list[Finding]], text: str) -> frozenset[tuple[str, str]]:
+    """The identifiers in the text as (kind, normalised value)."""
+    return frozenset((f.kind, normalise(f.kind, f.value)) for f in scan(text))
+
+
+@lru_cache(maxsize=_SCANS_KEPT)
+def _carries_injection(detect: Callable[[str], InjectionResult], text: str) -> bool:
+    return bool(detect(text).flags)
 
 
 def foreign_placeholders(text: str, requester: str | None) -> list[str]:
@@ -116,7 +133,7 @@ def check_draft(text: str, citations: list[str], retrieved_ids: list[str], url_a
                 canary: str | None = None, system_prompt: str | None = None) -> list[str]:
     """Reason codes for a draft that may not reach a customer (empty list: it passed). See the module doc."""
     flags: list[str] = commitment_flags(text, max_refund_amount, max_promised_days)
-    if detect_injection(text).flags:
+    if _carries_injection(detect_injection, text):
         flags.append("draft_injection")
     if not text.strip():
         flags.append("empty_draft")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,29 +79,33 @@ class SqlAudit:
 
     def write(self, run_id: str, ticket_id: str, events: Sequence[AuditEvent]) -> None:
         """Append the events not yet on the trail (ids are deterministic, so re-writes add nothing)."""
-        ids = [f"{run_id}:{position:04d}:{ev.node}" for position, ev in enumerate(events)]
         with transaction(self.engine) as session:
-            lock_chain_head(session)
-            # Plain rows, not ORM objects: a run appends a dozen entries and this is on every ticket's path.
-            present = set(session.execute(select(_AUDIT.c.id).where(_AUDIT.c.id.in_(ids))).scalars())
-            head = session.execute(select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1)).first()
-            seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
-            rows: list[dict[str, Any]] = []
-            for event_id, ev in zip(ids, events, strict=True):
-                if event_id in present:
-                    continue
-                seq += 1
-                data_json = json.dumps(ev.data, default=str, sort_keys=True)
-                created_at = utcnow().isoformat(timespec="microseconds")
-                link = _link(prev, seq, event_id, run_id, ticket_id, ev.node, ev.kind, data_json, created_at)
-                rows.append({"seq": seq, "id": event_id, "run_id": run_id, "ticket_id": ticket_id, "node": ev.node,
-                             "kind": ev.kind, "data_json": data_json, "created_at": created_at, "prev_hash": prev,
-                             "hash": link})
-                prev = link
-            if rows:
-                session.execute(insert(_AUDIT), rows)
-                session.execute(insert(_ANCHORS), {"seq": seq, "hash": prev, "created_at": utcnow()})
-                self._mirror_anchor(seq, prev)
+            self.write_in(session, run_id, ticket_id, events)
+
+    def write_in(self, session: Session, run_id: str, ticket_id: str, events: Sequence[AuditEvent]) -> None:
+        """`write` inside the caller's transaction (the runtime commits a run's trail with its outcome)."""
+        ids = [f"{run_id}:{position:04d}:{ev.node}" for position, ev in enumerate(events)]
+        lock_chain_head(session)
+        # Plain rows, not ORM objects: a run appends a dozen entries and this is on every ticket's path.
+        present = set(session.execute(select(_AUDIT.c.id).where(_AUDIT.c.id.in_(ids))).scalars())
+        head = session.execute(select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1)).first()
+        seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+        rows: list[dict[str, Any]] = []
+        for event_id, ev in zip(ids, events, strict=True):
+            if event_id in present:
+                continue
+            seq += 1
+            data_json = json.dumps(ev.data, default=str, sort_keys=True)
+            created_at = utcnow().isoformat(timespec="microseconds")
+            link = _link(prev, seq, event_id, run_id, ticket_id, ev.node, ev.kind, data_json, created_at)
+            rows.append({"seq": seq, "id": event_id, "run_id": run_id, "ticket_id": ticket_id, "node": ev.node,
+                         "kind": ev.kind, "data_json": data_json, "created_at": created_at, "prev_hash": prev,
+                         "hash": link})
+            prev = link
+        if rows:
+            session.execute(insert(_AUDIT), rows)
+            session.execute(insert(_ANCHORS), {"seq": seq, "hash": prev, "created_at": utcnow()})
+            self._mirror_anchor(seq, prev)
 
     def _mirror_anchor(self, seq: int, digest: str) -> None:
         if self.anchor_file is not None:
@@ -153,3 +159,29 @@ class SqlAudit:
                 if seq.isdigit() and digest:
                     anchors.append((int(seq), digest.strip()))
         return sorted(set(anchors))
+
+
+class HeldTrail:
+    """The graph's AuditSink in the service: a run's trail is held in memory and committed by the runtime
+    in the same transaction as the run's outcome (one transaction instead of two, and the trail and the
+    outcome are never out of step). Every write carries the run's whole trail so far, so the newest one
+    held is the one to commit. A trail not taken (its run raised) is dropped after `keep` newer runs: the
+    run is started again by recovery, which writes its trail anew."""
+
+    def __init__(self, audit: SqlAudit, keep: int = 256) -> None:
+        self.audit = audit
+        self.keep = keep
+        self._held: OrderedDict[str, tuple[str, list[AuditEvent]]] = OrderedDict()
+        self._lock = threading.Lock()  # worker threads of one process share the sink
+
+    def write(self, run_id: str, ticket_id: str, events: Sequence[AuditEvent]) -> None:
+        with self._lock:
+            self._held[run_id] = (ticket_id, list(events))
+            self._held.move_to_end(run_id)
+            while len(self._held) > self.keep:
+                self._held.popitem(last=False)
+
+    def take(self, run_id: str) -> tuple[str, list[AuditEvent]] | None:
+        """The run's held trail (ticket id and events), removed from memory; None if nothing is held."""
+        with self._lock:
+            return self._held.pop(run_id, None)

@@ -1,12 +1,14 @@
 """Live modes per scope (global, category:X, action:K), their audited history, and the circuit breaker.
 
-Modes are read from the database for every ticket, never cached. The breaker demotes a category to
+Modes are read from the database for every decision, never cached; what one decision needs is read in
+one query (`modes_of`). The breaker demotes a category to
 `propose` when reviewers keep overriding it or its writes keep failing; only a person resets it (by
 setting the category's mode again).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,8 @@ from service.store import (
 
 BREAKER_ACTOR = "circuit_breaker"
 _MODE_OF = select(ControlRecord.mode).where(ControlRecord.scope == bindparam("scope"))
+_MODES_OF = select(ControlRecord.scope, ControlRecord.mode).where(
+    col(ControlRecord.scope).in_(bindparam("scopes", expanding=True)))
 
 
 class ControlError(ValueError):
@@ -60,6 +64,16 @@ class SqlControl:
         # A plain read on a pooled connection, no ORM session: it runs several times per ticket.
         with self.engine.connect() as conn:
             found = conn.execute(_MODE_OF, {"scope": scope}).scalar()
+        return self._known(scope, found)
+
+    def modes_of(self, scopes: Sequence[str]) -> dict[str, Mode]:
+        """Several scopes' modes in one query (a decision reads the global, category and action scopes)."""
+        with self.engine.connect() as conn:
+            found: dict[str, str] = {scope: mode for scope, mode in conn.execute(_MODES_OF, {"scopes": list(scopes)})}
+        return {scope: self._known(scope, found.get(scope)) for scope in scopes}
+
+    def _known(self, scope: str, found: str | None) -> Mode:
+        """A stored mode, or the default for a scope nobody has set (global: the configured one)."""
         if found is None or found not in MODES:
             return self.default if scope == "global" else "auto"
         mode: Mode = found

@@ -30,7 +30,7 @@ from integrations.contract import HelpdeskAdapter
 from integrations.local import LocalHelpdesk
 from integrations.registry import load_adapter
 from service.approvals import SqlApprovals
-from service.audit import SqlAudit
+from service.audit import HeldTrail, SqlAudit
 from service.checkpoints import checkpointer_for
 from service.control import SqlControl, check_breaker
 from service.jobs import Job, JobQueue, enqueue, finish_in
@@ -74,6 +74,8 @@ class Embedded:
     approvals: SqlApprovals
     pii: PiiStore
     engine: TriageEngine
+    trail: HeldTrail
+    """The graph's audit sink: runs' trails wait here and commit with their outcomes (`_save`)."""
     _finished: int = 0
 
     # --- tickets --------------------------------------------------------------------------------------
@@ -180,7 +182,7 @@ class Embedded:
 
     def _finish(self, outcome: RunOutcome, reviewed: bool = False, job: Job | None = None) -> dict[str, Any]:
         result = outcome.as_json()
-        self._save(result, job)
+        self._save(outcome, result, job)
         report = self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii), ticket_id=result["ticket_id"])
         self._finished += 1
         # The breaker's rates only rise with a reviewer's answer or a failed write, so it is read then (and
@@ -192,8 +194,14 @@ class Embedded:
                 logger.warning("circuit breaker: category %s demoted to propose: %s", result["category"], why)
         return result
 
-    def _save(self, result: dict[str, Any], job: Job | None = None) -> None:
-        """The run's outcome, and the end of the job that ran it, in one transaction."""
+    def _save(self, outcome: RunOutcome, result: dict[str, Any], job: Job | None = None) -> None:
+        """The run's outcome, its audit trail and the end of the job that ran it, in one transaction.
+
+        The trail is the one the graph handed to its sink in this process (record's, or escalate's at a
+        review); a run read back from its checkpoint (finished or paused by an earlier process) has none
+        held, and its final state's events are the trail (entries already on the chain are skipped)."""
+        held = self.trail.take(result["run_id"])
+        ticket_id, events = held if held is not None else (result["ticket_id"], outcome.state.events)
         llm = result.get("llm") or {}
         values = {"status": result["status"], "decision": result["decision"], "category": result["category"],
                   "result_json": json.dumps(result), "updated_at": utcnow(), "latency_ms": result.get("latency_ms"),
@@ -204,6 +212,8 @@ class Embedded:
                 session.add(RunRecord(run_id=result["run_id"], ticket_id=result["ticket_id"], **values))
             if job is not None:
                 finish_in(session, job)
+            # Last: on PostgreSQL the chain's lock is then held only for the appends and the commit.
+            self.audit.write_in(session, result["run_id"], ticket_id, events)
 
     def run_result(self, run_id: str) -> dict[str, Any] | None:
         with Session(self.db) as session:
@@ -288,6 +298,7 @@ def open_embedded(settings: Settings, pack_dir: Path | None = None,
         helpdesk = (LocalHelpdesk(settings.helpdesk_path) if settings.helpdesk == "local"
                     else load_adapter(settings.helpdesk))
     audit = SqlAudit(db, anchor_file=settings.home / "audit-anchors.log")
+    trail = HeldTrail(audit)
     control = SqlControl(db, settings.default_mode, audit=audit)
     outbox = SqlOutbox(db)
     approvals = SqlApprovals(db)
@@ -296,8 +307,9 @@ def open_embedded(settings: Settings, pack_dir: Path | None = None,
            if settings.llm else None)
     context = TriageContext(
         pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
-        actions=outbox, audit=audit, control=control, approvals=approvals, versions=models.versions, llm=llm,
+        actions=outbox, audit=trail, control=control, approvals=approvals, versions=models.versions, llm=llm,
     )
     engine = TriageEngine(context, checkpointer=checkpointer_for(settings.state_url, settings.checkpoint_path))
     return Embedded(settings=settings, pack=pack, db=db, helpdesk=helpdesk, audit=audit, control=control,
-                    outbox=outbox, approvals=approvals, pii=PiiStore(db), engine=engine)
+                    outbox=outbox, approvals=approvals, pii=PiiStore(db), engine=engine,
+                    trail=trail)

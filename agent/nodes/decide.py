@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from agent.approvals import approval_request
 from agent.context import TriageContext
 from agent.events import event
-from agent.modes import effective_mode, most_restrictive
+from agent.modes import ACTION_KINDS, action_scope, mode_from, most_restrictive, read_modes, scopes_for
 from agent.policy import decide_action
 from agent.state import TriageState
 
@@ -21,9 +21,12 @@ def decide(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any
     pack = ctx.pack
     category = state.classification.category
     args = (state.classification, state.draft, state.guard_flags, state.output_flags, [a.id for a in state.articles])
-    mode = most_restrictive(state.mode, effective_mode(ctx.control, category))
+    # One read for the whole decision: the ticket's scopes and every action kind's, since which action
+    # applies is only known after deciding once.
+    modes = read_modes(ctx.control, [*scopes_for(category), *map(action_scope, ACTION_KINDS)])
+    mode = most_restrictive(state.mode, mode_from(modes, category))
     decision = decide_action(pack, mode, *args)
-    action_mode = effective_mode(ctx.control, category, decision.action.kind)
+    action_mode = most_restrictive(mode, mode_from(modes, category, decision.action.kind))
     if action_mode != mode:  # the action's own scope is stricter: decide again under it
         mode = action_mode
         decision = decide_action(pack, mode, *args)

@@ -1,4 +1,7 @@
-"""record: every path ends here; the run's audit events are persisted with deterministic ids."""
+"""record: every path ends here; the run's audit events go to the audit sink with deterministic ids.
+
+The service's sink holds them and commits them with the run's outcome (service.audit.HeldTrail).
+"""
 
 from __future__ import annotations
 
