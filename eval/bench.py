@@ -122,7 +122,7 @@ def main() -> int:
     texts = _tickets(pack_copy)
     results = {
         "graph (eval path: no checkpointer)": bench_latency(pack_copy, texts, None, "in-memory"),
-        "graph + SQLite checkpoints (sync)": bench_latency(pack_copy, texts, work, "sqlite"),
+        "graph + SQLite checkpoints (at stops)": bench_latency(pack_copy, texts, work, "sqlite"),
     }
     training = bench_training(pack_copy, work, args.train_n)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
