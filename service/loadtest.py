@@ -5,7 +5,12 @@ Starts `triage serve` (API only, no in-process workers) on a fresh TRIAGE_HOME, 
    clients: tickets/s acknowledged and latency p50/p95/p99; every response must be 202;
 2. full triage: W `triage worker` processes drain the queue: tickets/s decided, from the first claim to
    the last decision;
-3. lost: every acknowledged run must end decided (none queued, failed or missing).
+3. sustained: with the workers running, N more tickets arrive at a steady R tickets/s (`--rate`) while
+   they are triaged, the load generator and the API competing with the workers for the cores (the steady
+   state of a deployment): tickets/s from the first post to the last decision, the backlog when the last
+   ticket arrives, how long after it the last decision came, and the ack latency meanwhile. The service
+   sustains R when the backlog stays small and the last decision follows the last arrival closely;
+4. lost: every acknowledged run must end decided (none queued, failed or missing).
 The load generator runs on the same 2 cores: its cost is inside the numbers.
 """
 
@@ -44,15 +49,20 @@ def _texts(pack: Path) -> list[str]:
     return [json.loads(line)["text"] for line in (pack / "eval.jsonl").read_text().splitlines() if line.strip()]
 
 
-async def _post_all(base: str, key: str, texts: list[str], n: int, concurrency: int) -> tuple[list[float], list[int]]:
+async def _post_all(base: str, key: str, texts: list[str], n: int, concurrency: int,
+                    rate: float | None = None) -> tuple[list[float], list[int]]:
+    """Post n tickets with `concurrency` clients, as fast as they go or, with `rate`, ticket i at i / rate s."""
     latencies: list[float] = []
     codes: list[int] = []
     counter = iter(range(n))
+    began = time.perf_counter()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60,
                                  limits=limits) as http:
         async def client() -> None:
             for i in counter:
+                if rate is not None:
+                    await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
                 start = time.perf_counter()
                 response = await http.post("/v1/tickets?mode=queued", json={"text": texts[i % len(texts)]})
                 latencies.append((time.perf_counter() - start) * 1000)
@@ -61,12 +71,46 @@ async def _post_all(base: str, key: str, texts: list[str], n: int, concurrency: 
     return latencies, codes
 
 
+def _decided(db: Any) -> tuple[int, int]:
+    """Jobs finished (done or failed) and jobs ever claimed."""
+    with Session(db) as session:
+        done = session.exec(select(func.count()).select_from(JobRecord).where(
+            JobRecord.status.in_(["done", "failed"]))).one()  # type: ignore[attr-defined]
+        started = session.exec(select(func.count()).select_from(JobRecord).where(
+            JobRecord.status != "queued")).one()
+    return int(done), int(started)
+
+
+def _wait_until_decided(db: Any, total: int, start: float) -> float | None:
+    """Poll until `total` jobs are finished; the time of the first claim seen (None if none was seen)."""
+    first_claim: float | None = None
+    last_report = 0.0
+    while True:
+        done, started = _decided(db)
+        if first_claim is None and started:
+            first_claim = time.perf_counter()
+        if done >= total:
+            return first_claim
+        if time.perf_counter() - last_report >= 5:
+            print(f"  {done}/{total} decided", file=sys.stderr)
+            last_report = time.perf_counter()
+        time.sleep(0.2)
+
+
+def _latency(latencies: list[float], codes: list[int], n: int, elapsed: float) -> dict[str, Any]:
+    lat = np.array(latencies)
+    return {"tickets": n, "per_s": round(n / elapsed, 1),
+            "p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1),
+            "p99_ms": round(float(np.percentile(lat, 99)), 1), "non_202": sum(c != 202 for c in codes)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pack", type=Path, default=Path("packs/saas_support"))
     parser.add_argument("--tickets", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="`triage worker` processes for phase 2")
+    parser.add_argument("--workers", type=int, default=2, help="`triage worker` processes for phases 2 and 3")
+    parser.add_argument("--rate", type=float, default=80.0, help="arrivals per second in phase 3")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite in a temp home)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="triage-load-"))
@@ -94,32 +138,23 @@ def main() -> int:
         print(f"phase 1: {args.tickets} queued tickets, {args.concurrency} concurrent clients", file=sys.stderr)
         start = time.perf_counter()
         latencies, codes = asyncio.run(_post_all(base, key, texts, args.tickets, args.concurrency))
-        elapsed = time.perf_counter() - start
-        lat = np.array(latencies)
-        ack = {"tickets": args.tickets, "per_s": round(args.tickets / elapsed, 1),
-               "p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1),
-               "p99_ms": round(float(np.percentile(lat, 99)), 1),
-               "non_202": sum(c != 202 for c in codes)}
+        ack = _latency(latencies, codes, args.tickets, time.perf_counter() - start)
         print(f"phase 2: {args.workers} worker processes drain the queue", file=sys.stderr)
         total = args.tickets + 50
         start = time.perf_counter()
         workers = [subprocess.Popen([triage, "worker", "--threads", "1"], env=env, stdout=subprocess.DEVNULL)
                    for _ in range(args.workers)]
-        first_claim: float | None = None
-        while True:
-            with Session(db) as session:
-                done = session.exec(select(func.count()).select_from(JobRecord).where(
-                    JobRecord.status.in_(["done", "failed"]))).one()  # type: ignore[attr-defined]
-                started = session.exec(select(func.count()).select_from(JobRecord).where(
-                    JobRecord.status != "queued")).one()
-            if first_claim is None and started:
-                first_claim = time.perf_counter()
-            if done >= total:
-                break
-            if int(time.perf_counter() - start) % 5 == 0:
-                print(f"  {done}/{total} decided", file=sys.stderr)
-            time.sleep(1.0)
+        first_claim = _wait_until_decided(db, total, start)
         drain_s = time.perf_counter() - (first_claim or start)
+        print(f"phase 3: {args.tickets} more tickets arriving at {args.rate:g}/s while the workers triage",
+              file=sys.stderr)
+        start = time.perf_counter()
+        latencies, codes = asyncio.run(_post_all(base, key, texts, args.tickets, args.concurrency, args.rate))
+        arrived_s = time.perf_counter() - start
+        during = _latency(latencies, codes, args.tickets, arrived_s)
+        backlog = total + args.tickets - _decided(db)[0]
+        _wait_until_decided(db, total + args.tickets, start)
+        sustained_s = time.perf_counter() - start
         with Session(db) as session:
             undecided = session.exec(select(func.count()).select_from(RunRecord).where(
                 RunRecord.decision.is_(None))).one()  # type: ignore[union-attr]
@@ -128,6 +163,11 @@ def main() -> int:
             "acknowledge": ack,
             "triage": {"workers": args.workers, "tickets": total, "per_s": round(total / drain_s, 1),
                        "seconds": round(drain_s, 1)},
+            "sustained": {"workers": args.workers, "tickets": args.tickets, "arrival_rate": args.rate,
+                          "per_s": round(args.tickets / sustained_s, 1), "seconds": round(sustained_s, 1),
+                          "backlog_at_last_arrival": backlog,
+                          "last_decision_after_last_arrival_s": round(sustained_s - arrived_s, 1),
+                          "acknowledge_meanwhile": during},
             "lost": int(undecided) + int(failed),
             "database": "postgresql" if args.database_url else "sqlite",
         }
