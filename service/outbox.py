@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,13 +78,17 @@ class SqlOutbox:
                 session.add(RunRecord(run_id=run_id, ticket_id=ticket_id, status="running",
                                       decision=str(decision.get("decision"))))
 
-    def deliver_due(self, ticketing: Ticketing, ticket_id: str | None = None) -> DeliveryReport:
-        """Deliver every pending write whose time has come, oldest first, in order within a ticket."""
+    def deliver_due(self, ticketing: Ticketing, ticket_id: str | None = None,
+                    tickets: Collection[str] | None = None) -> DeliveryReport:
+        """Deliver every pending write whose time has come, oldest first, in order within a ticket; only
+        `ticket_id`'s, or only those of `tickets` (a worker's batch), when given."""
         now = self.clock()
         with Session(self.engine) as session:
             query = select(OUTBOX).where(OUTBOX.c.status == "pending").order_by(OUTBOX.c.id)
             if ticket_id is not None:
                 query = query.where(OUTBOX.c.ticket_id == ticket_id)
+            if tickets is not None:
+                query = query.where(OUTBOX.c.ticket_id.in_(sorted(set(tickets))))
             due = [r for r in session.execute(query).all() if as_utc(r.next_attempt_at) <= now]
         failed = dead = 0
         done: list[int | None] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -91,19 +92,20 @@ class Embedded:
         return self.triage(ticket)
 
     def triage_from_helpdesk(self, ticket_id: str, run_id: str | None = None, channel: str = "helpdesk",
-                             job: Job | None = None) -> dict[str, Any]:
+                             job: Job | None = None, deliver: bool = True) -> dict[str, Any]:
         """Read a ticket from the connected helpdesk (with its fields as they are now, the baseline for
         our writes) and triage it."""
         snapshot = self.helpdesk.get_ticket(ticket_id)
         ticket = Ticket(id=snapshot.id, text=snapshot.body, subject=snapshot.subject, requester=snapshot.requester,
                         channel=channel, fields=dict(snapshot.fields))
-        return self.triage(ticket, run_id=run_id, job=job)
+        return self.triage(ticket, run_id=run_id, job=job, deliver=deliver)
 
-    def triage(self, ticket: Ticket, run_id: str | None = None, job: Job | None = None) -> dict[str, Any]:
+    def triage(self, ticket: Ticket, run_id: str | None = None, job: Job | None = None,
+               deliver: bool = True) -> dict[str, Any]:
         """Keep the raw ticket in the PII store; the graph (and so its checkpoints) gets it redacted."""
         run_id = run_id or uuid.uuid4().hex
         self._register(ticket, run_id)
-        return self._finish(self.engine.run(redacted(ticket), run_id=run_id), job=job)
+        return self._finish(self.engine.run(redacted(ticket), run_id=run_id), job=job, deliver=deliver)
 
     def _register(self, ticket: Ticket, run_id: str) -> None:
         """The ticket row, the run (`running`) and its text, in one transaction."""
@@ -159,20 +161,21 @@ class Embedded:
         ticket = self.pii.ticket(job.ticket_id, job.run_id, session)  # None if erased: run_job says so
         return replace(job, ticket=_as_queued(ticket, job) if ticket else None)
 
-    def run_job(self, job: Job) -> dict[str, Any]:
+    def run_job(self, job: Job, deliver: bool = True) -> dict[str, Any]:
         """Carry out a claimed job, and mark it done with the run's outcome; a job claimed again after a
-        crash continues its run's checkpoint."""
+        crash continues its run's checkpoint. With `deliver=False` the run's helpdesk writes stay queued
+        in the outbox for the caller to deliver (`deliver_for`), as a worker does for a batch of runs."""
         if job.kind == "fetch":
-            return self.triage_from_helpdesk(job.ticket_id, run_id=job.run_id, job=job)
+            return self.triage_from_helpdesk(job.ticket_id, run_id=job.run_id, job=job, deliver=deliver)
         if job.attempts > 1:
             outcome = self.engine.continue_run(job.run_id)
             if outcome is not None:
-                return self._finish(outcome, job=job)
+                return self._finish(outcome, job=job, deliver=deliver)
         ticket = job.ticket
         if ticket is None:  # erased, or claimed without claim_job: read it (or say it is gone) and register
             ticket = self._queued_ticket(job)
             self._register(ticket, job.run_id)
-        return self._finish(self.engine.run(redacted(ticket), run_id=job.run_id), job=job)
+        return self._finish(self.engine.run(redacted(ticket), run_id=job.run_id), job=job, deliver=deliver)
 
     def _queued_ticket(self, job: Job) -> Ticket:
         ticket = self.pii.ticket(job.ticket_id, job.run_id)
@@ -180,19 +183,35 @@ class Embedded:
             raise LookupError(f"run {job.run_id}: the ticket text is gone (erased before the run started)")
         return _as_queued(ticket, job)
 
-    def _finish(self, outcome: RunOutcome, reviewed: bool = False, job: Job | None = None) -> dict[str, Any]:
+    def _finish(self, outcome: RunOutcome, reviewed: bool = False, job: Job | None = None,
+                deliver: bool = True) -> dict[str, Any]:
         result = outcome.as_json()
         self._save(outcome, result, job)
-        report = self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii), ticket_id=result["ticket_id"])
+        failed = False
+        if deliver:
+            report = self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii), ticket_id=result["ticket_id"])
+            failed = bool(report.failed or report.dead)
         self._finished += 1
         # The breaker's rates only rise with a reviewer's answer or a failed write, so it is read then (and
         # now and then, for a window that just reached its minimum sample), not after every ticket.
-        worth_checking = reviewed or report.failed or report.dead or self._finished % BREAKER_CHECK_EVERY == 0
+        worth_checking = reviewed or failed or self._finished % BREAKER_CHECK_EVERY == 0
         if result["category"] and worth_checking:
-            why = check_breaker(self.control, result["category"], self.pack.policy.breaker)
-            if why:
-                logger.warning("circuit breaker: category %s demoted to propose: %s", result["category"], why)
+            self._check_breaker(result["category"])
         return result
+
+    def _check_breaker(self, category: str) -> None:
+        why = check_breaker(self.control, category, self.pack.policy.breaker)
+        if why:
+            logger.warning("circuit breaker: category %s demoted to propose: %s", category, why)
+
+    def deliver_for(self, tickets: Collection[str], categories: Collection[str] = ()) -> DeliveryReport:
+        """Deliver the due writes of these tickets in one pass (a worker's batch of finished runs); a failed
+        write checks the breaker of the batch's categories, as `_finish` does for one run."""
+        report = self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii), tickets=tickets)
+        if report.failed or report.dead:
+            for category in sorted(set(categories)):
+                self._check_breaker(category)
+        return report
 
     def _save(self, outcome: RunOutcome, result: dict[str, Any], job: Job | None = None) -> None:
         """The run's outcome, its audit trail and the end of the job that ran it, in one transaction.
@@ -253,9 +272,7 @@ class Embedded:
         report = self.outbox.deliver_due(AddressedReplies(self.helpdesk, self.pii))
         if report.dead:  # writes given up on count against their category's error rate
             for category in self.pack.category_names:
-                why = check_breaker(self.control, category, self.pack.policy.breaker)
-                if why:
-                    logger.warning("circuit breaker: category %s demoted to propose: %s", category, why)
+                self._check_breaker(category)
         return report
 
     def recover(self) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def _intake(request: Request) -> Intake:
 
 @router.post("/tickets", status_code=200, response_model=DecisionOut | QueuedOut | ConversationOut,
              responses={202: {"model": QueuedOut}, 404: {"model": ErrorOut}})
-def ingest_ticket(body: TicketIn, request: Request, response: Response, principal: IngestKey,
+def ingest_ticket(body: TicketIn, request: Request, principal: IngestKey,
                   mode: Annotated[Literal["sync", "queued"], Query()] = "sync",
                   idempotency_key: IdempotencyKey = None) -> Any:
     """Triage a ticket now (200 with the decision) or queue it (202 with a run id to poll).
@@ -58,10 +58,12 @@ def ingest_ticket(body: TicketIn, request: Request, response: Response, principa
     if outcome.kind == "decided":
         return outcome.result
     if outcome.kind == "queued":
-        response.status_code = 202
-        return QueuedOut(run_id=outcome.run_id or "", ticket_id=outcome.ticket_id, status="queued",
-                         duplicate=outcome.duplicate,
-                         links={"run": f"/v1/runs/{outcome.run_id}", "ticket": f"/v1/tickets/{outcome.ticket_id}"})
+        queued = QueuedOut(run_id=outcome.run_id or "", ticket_id=outcome.ticket_id, status="queued",
+                           duplicate=outcome.duplicate,
+                           links={"run": f"/v1/runs/{outcome.run_id}", "ticket": f"/v1/tickets/{outcome.ticket_id}"})
+        # The hot path of queued ingest: encoded here, since FastAPI would check the model again against
+        # the three-way response union (about a tenth of the request's CPU); the schema is the same.
+        return Response(queued.model_dump_json(), status_code=202, media_type="application/json")
     return ConversationOut(ticket_id=outcome.ticket_id, handled=outcome.kind, reason=outcome.reason,
                            run_id=outcome.run_id)
 

@@ -12,7 +12,7 @@ from service.intake import Intake
 from service.jobs import JobQueue
 from service.runtime import Embedded
 from service.store import JobRecord, RunRecord
-from service.workers import WorkerPool
+from service.workers import DeliveryBatch, WorkerPool, run_one
 
 pytestmark = pytest.mark.parametrize("state_url", ["sqlite", "postgresql"], indirect=True)
 
@@ -60,3 +60,22 @@ def test_a_job_whose_worker_died_is_taken_again_and_continues(app: Embedded) -> 
     queue.finish(again)
     assert app.run_result("run-x") is not None
     assert sum(not c.public for c in app.helpdesk.get_ticket(ticket_id).comments) == 1
+
+
+def test_a_worker_delivers_a_batch_of_runs_and_a_crash_before_it_loses_no_write(app: Embedded) -> None:
+    tickets = [app.helpdesk.create_ticket(TEXTS[i % 2]) for i in range(5)]  # type: ignore[attr-defined]
+    for i, ticket_id in enumerate(tickets):
+        app.enqueue(Ticket(id=ticket_id, text=TEXTS[i % 2]), run_id=f"batch-{i}")
+    intake, queue = Intake(app), JobQueue(app.db)
+    batch = DeliveryBatch(intake, max_runs=100, max_wait_s=3600)
+    for _ in tickets:  # the worker dies after its runs, before it delivers the batch
+        assert run_one(intake, queue, "worker-that-dies", batch)
+
+    def notes(ticket_id: str) -> int:
+        return sum(not c.public for c in app.helpdesk.get_ticket(ticket_id).comments)
+
+    assert [notes(t) for t in tickets] == [0] * 5  # decided, the writes still waiting in the outbox
+    assert app.recover()["delivered"] > 0
+    batch.flush()  # the dead worker's batch, had it flushed late: nothing is sent twice
+    assert app.recover()["delivered"] == 0
+    assert [notes(t) for t in tickets] == [1] * 5
