@@ -25,7 +25,7 @@ from sqlalchemy import Engine, insert, text
 from sqlmodel import Session, col, select
 
 from agent.state import AuditEvent
-from service.store import AuditAnchor, AuditRecord, transaction, utcnow
+from service.store import ANCHORS, AUDIT, AuditAnchor, AuditRecord, transaction, utcnow
 
 GENESIS = "0" * 64
 
@@ -57,8 +57,6 @@ class Problem:
         return f"{where}: {self.what}"
 
 
-_AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
-_ANCHORS = AuditAnchor.__table__  # type: ignore[attr-defined]
 CHAIN_LOCK_KEY = 0x7472696167  # any constant; names the lock in pg_locks
 
 
@@ -87,8 +85,8 @@ class SqlAudit:
         ids = [f"{run_id}:{position:04d}:{ev.node}" for position, ev in enumerate(events)]
         lock_chain_head(session)
         # Plain rows, not ORM objects: a run appends a dozen entries and this is on every ticket's path.
-        present = set(session.execute(select(_AUDIT.c.id).where(_AUDIT.c.id.in_(ids))).scalars())
-        head = session.execute(select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1)).first()
+        present = set(session.execute(select(AUDIT.c.id).where(AUDIT.c.id.in_(ids))).scalars())
+        head = session.execute(select(AUDIT.c.seq, AUDIT.c.hash).order_by(AUDIT.c.seq.desc()).limit(1)).first()
         seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
         rows: list[dict[str, Any]] = []
         for event_id, ev in zip(ids, events, strict=True):
@@ -103,8 +101,8 @@ class SqlAudit:
                          "hash": link})
             prev = link
         if rows:
-            session.execute(insert(_AUDIT), rows)
-            session.execute(insert(_ANCHORS), {"seq": seq, "hash": prev, "created_at": utcnow()})
+            session.execute(insert(AUDIT), rows)
+            session.execute(insert(ANCHORS), {"seq": seq, "hash": prev, "created_at": utcnow()})
             self._mirror_anchor(seq, prev)
 
     def _mirror_anchor(self, seq: int, digest: str) -> None:

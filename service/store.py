@@ -221,6 +221,8 @@ TICKETS = TicketRecord.__table__  # type: ignore[attr-defined]
 JOBS = JobRecord.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
 TEXTS = TicketText.__table__  # type: ignore[attr-defined]
+AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
+ANCHORS = AuditAnchor.__table__  # type: ignore[attr-defined]
 
 
 def database_url(url: str) -> str:
