@@ -1,11 +1,13 @@
 # The triage service as a container: the embedded default (SQLite under /data) with the bundled pack trained
-# at build. Set TRIAGE_DATABASE_URL for PostgreSQL; run more containers with `worker` as the command.
+# at build (which also derives the int8 encoder model into TRIAGE_CACHE_DIR, readable by the service user).
+# Set TRIAGE_DATABASE_URL for PostgreSQL; run more containers with `worker` as the command.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     TRIAGE_HOME=/data \
+    TRIAGE_CACHE_DIR=/app/.cache \
     TRIAGE_PACK=/app/packs/saas_support \
     TRIAGE_API_HOST=0.0.0.0
 

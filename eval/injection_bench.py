@@ -76,8 +76,12 @@ def load_sets(data: Path) -> list[Dataset]:
 
 
 def cached_vectors(texts: list[str], cache_dir: Path) -> np.ndarray:
-    """Guard-style vectors for `texts`, cached outside the project (keyed by the texts' digest)."""
-    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    """Guard-style vectors for `texts`, cached outside the project, keyed by the texts' digest and the
+    encoder that would embed them now (vectors of another encoder variant must not be reused)."""
+    from agent.models.encoder import load_encoder
+
+    key = "\x00".join([load_encoder().name, *texts])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = cache_dir / f"vectors-{digest}.npy"
     if path.exists():
         cached: np.ndarray = np.load(path, allow_pickle=False)

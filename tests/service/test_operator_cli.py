@@ -50,7 +50,10 @@ def test_audit_verify_names_the_tampered_entry(pack_copy: Path, run_cli: Any, tm
 
 def test_outbox_pii_and_prune_commands(pack_copy: Path, run_cli: Any, tmp_path: Path) -> None:
     pack = ["--pack", str(pack_copy)]
-    run_id = json.loads(run_cli("run", *pack, "I forgot my password", "--requester", "jo@example.com").stdout)["run_id"]
+    # A run that paused for a review keeps its checkpoints (one that never paused leaves none to prune).
+    run_id = json.loads(run_cli("run", *pack, "I was charged twice on my invoice",
+                                "--requester", "jo@example.com").stdout)["run_id"]
+    assert run_cli("review", *pack, "approve", run_id, "--reviewer", "ana").code == 0
 
     def checkpoints() -> int:
         with sqlite3.connect(tmp_path / "home" / "checkpoints.db") as db:

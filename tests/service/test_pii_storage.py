@@ -9,8 +9,10 @@ from service.runtime import Embedded
 
 
 def test_no_raw_pii_in_checkpoints_audit_or_results(app: Embedded, tmp_path: Path) -> None:
-    ticket = "I forgot my password. Call me on +44 20 7946 0958 or mail jo.bloggs@acme.example"
+    # A ticket that waits for a reviewer, so its state is checkpointed (a finished run leaves no checkpoint).
+    ticket = "I was charged twice on my invoice. Call me on +44 20 7946 0958 or mail jo.bloggs@acme.example"
     result = app.submit(ticket, requester="jo.bloggs@acme.example")
+    assert result["status"] == "awaiting_review"
     assert app.pii.text(result["ticket_id"]) == ticket  # the raw text lives in the PII store only
     raw_values = ("7946 0958", "jo.bloggs@acme.example")
     for path in (tmp_path / "home" / "checkpoints.db", tmp_path / "home" / "triage.db"):

@@ -89,3 +89,15 @@ def test_paused_run_survives_a_restart(open_app: Callable[[], Embedded]) -> None
     restarted = open_app()
     assert [p["run_id"] for p in restarted.approvals.pending()] == [result["run_id"]]
     assert restarted.answer(result["run_id"], answer(result))["status"] == "done"
+
+
+def test_only_runs_that_paused_keep_checkpoints(app: Embedded) -> None:
+    """A run that finishes without a review leaves nothing to read back (decision 0008); a paused one can
+    be resumed from its checkpoint, and after the answer its final state is saved as well."""
+    plain = app.submit("I forgot my password")
+    assert plain["status"] == "done" and not app.engine.graph.get_state(app.engine._config(plain["run_id"])).values
+    result = escalated(app)
+    assert app.engine.pending(result["run_id"])
+    app.answer(result["run_id"], answer(result))
+    final = app.engine.graph.get_state(app.engine._config(result["run_id"]))
+    assert final.values["status"] == "done" and not final.next
