@@ -90,7 +90,7 @@ _INJECTION_PATTERNS = [
     r"with\s+exactly|your\s+(?:reply|response|answer)\s+must\s+(?:begin|start|say|include|contain|read))\b",
     r"\bcall\s+tool\s*:|\b(?:tool|function)_call\b|\"role\"\s*:\s*\"(?:system|assistant|tool)\"",
     # the same override in the other languages tickets arrive in
-    r"\b(?:ignoriere|vergiss)\b.{0,40}\b(?:anweisungen|regeln|vorgaben)\b",
+    r"\b(?:ignorieren?|ignoriert|vergiss|vergessen\s+sie)\b.{0,40}\b(?:anweisungen|regeln|vorgaben)\b",
     r"\b(?:ignorez|oubliez)\b.{0,40}\b(?:instructions|consignes|règles)\b",
     r"\b(?:ignora|olvida|ignorar)\b.{0,40}\b(?:instrucciones|reglas)\b",
     r"\b(?:ignora|dimentica)\b.{0,40}\b(?:istruzioni|regole)\b",
@@ -112,6 +112,8 @@ _INJECTION_PATTERNS = [
     # "SYSTEM OVERRIDE - ...", "Admin command: ...": a heading that claims authority over the assistant
     r"\b(?:admin|administrator|system|developer|priority)\s+(?:instruction|override|command|message|note)s?\s*[:\-\u2013]",
     r"\b(?:new|updated|real|actual|true|revised)\s+(?:instructions|system\s+prompt|directives)\s*:",
+    # "I am now entering LAW ENFORCEMENT OVERRIDE MODE": a made-up mode that lifts the assistant's limits
+    r"\b(?:enter(?:ing)?|activat\w*|enabl\w*|switch\w*\s+to|now\s+in)\s+(?:\w+\s+){0,3}?override\s+mode\b",
     # fake chat-role markup
     r"<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?(?:INST|SYS)\]|<<\s*SYS\s*>>|###\s*(?:system|instruction)|\bBEGIN\s+(?:SYSTEM|ADMIN)\b",
     r"(?:\[\[?|<|\"|'|\()\s*(?:system|admin|developer)\s*(?:\]\]?|>|:)",
