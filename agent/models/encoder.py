@@ -42,7 +42,8 @@ class TextEncoder(Protocol):
     def encode(self, texts: list[str]) -> Vector: ...
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -71,7 +72,7 @@ class MiniLMEncoder:
         from tokenizers import Tokenizer
 
         for path, expected in ((model_path, MODEL_SHA256), (tokenizer_path, TOKENIZER_SHA256)):
-            actual = _sha256(path)
+            actual = file_sha256(path)
             if actual != expected:
                 raise EncoderError(f"{path}: sha256 {actual} does not match the pinned {expected}")
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))

@@ -18,12 +18,13 @@ a new file), written to a temporary name and renamed, so concurrent processes ne
 from __future__ import annotations
 
 import atexit
-import hashlib
 import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from agent.models.encoder import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +39,6 @@ def cache_dir() -> Path:
     return Path(base) / "triage-agent"
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dynamic_int8_path(source: Path, source_sha256: str) -> Path:
     """The cached dynamic-int8 model derived from `source` (derived now if missing or damaged).
 
@@ -57,7 +50,7 @@ def dynamic_int8_path(source: Path, source_sha256: str) -> Path:
     name = f"minilm-dynamic-int8-{source_sha256[:16]}-onnx{onnx.__version__}-ort{onnxruntime.__version__}.onnx"
     target = cache_dir() / name
     sidecar = target.with_suffix(".sha256")
-    if target.exists() and sidecar.exists() and sidecar.read_text().strip() == _file_sha256(target):
+    if target.exists() and sidecar.exists() and sidecar.read_text().strip() == file_sha256(target):
         return target
     try:
         return _derive(source, target, sidecar)
@@ -77,7 +70,7 @@ def _derive(source: Path, target: Path, sidecar: Path) -> Path:
         _fold_weights(source, folded)
         quantized = Path(work) / "dynamic.onnx"
         _quantize(folded, quantized)
-        digest = _file_sha256(quantized)
+        digest = file_sha256(quantized)
         os.replace(quantized, target)
     sidecar_tmp = sidecar.with_name(f"{sidecar.name}.{os.getpid()}")
     sidecar_tmp.write_text(digest + "\n")
