@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -75,12 +76,18 @@ def load_sets(data: Path) -> list[Dataset]:
     return sets
 
 
+@functools.cache
+def _encoder_name() -> str:
+    """The name of the encoder guard_input would use now (loaded once per process)."""
+    from agent.models.encoder import load_encoder
+
+    return load_encoder().name
+
+
 def cached_vectors(texts: list[str], cache_dir: Path) -> np.ndarray:
     """Guard-style vectors for `texts`, cached outside the project, keyed by the texts' digest and the
     encoder that would embed them now (vectors of another encoder variant must not be reused)."""
-    from agent.models.encoder import load_encoder
-
-    key = "\x00".join([load_encoder().name, *texts])
+    key = "\x00".join([_encoder_name(), *texts])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = cache_dir / f"vectors-{digest}.npy"
     if path.exists():

@@ -30,9 +30,10 @@ class _SkipsUnpausedFinishes(BaseCheckpointSaver[Any]):
 
     Such a run needs its state back for nothing: its outcome, trail and writes are in the state database,
     and a run killed before they were saved is run again from its ticket either way (decision 0008). Most
-    runs are of this kind, and their one save (state serialised, a row written, a thread to write it)
-    was about a twentieth of a ticket's CPU. A run that paused keeps every checkpoint: the pause's, and
-    its final one after the reviewer's answer (it has a parent checkpoint)."""
+    runs are of this kind, and their one save (state serialised, a row written) cost 0.4-0.7 ms of a
+    ticket's ~19 ms of worker CPU, and a checkpoint row for `triage prune` to delete. A run that paused
+    keeps every checkpoint: the pause's, and its final one after the reviewer's answer (it has a parent
+    checkpoint)."""
 
     def put(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
             new_versions: ChannelVersions) -> RunnableConfig:
