@@ -6,7 +6,7 @@ PACK ?= packs/saas_support
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run demo eval eval-all test lint bench bench-service clean
+.PHONY: help setup train run demo eval eval-all test lint bench bench-service fuzz-api clean
 
 help: ## list the routine commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ injection-bench: $(STAMP) ## injection guard on ../shared/datasets: shipped mode
 
 bench-service: $(STAMP) ## the HTTP service under load on loopback: queued ingest rate and latency, triage rate, lost tickets
 	$(BIN)/python -m service.loadtest --pack $(PACK)
+
+FUZZ_EXAMPLES ?= 200
+fuzz-api: $(STAMP) ## Schemathesis against the service's OpenAPI spec with more examples than `make test` (FUZZ_EXAMPLES=n)
+	TRIAGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/service/test_api_fuzz.py -q
 
 clean: ## remove the virtual environment, trained models and local state
 	rm -rf $(VENV) .triage eval-out packs/*/.model .pytest_cache .mypy_cache .ruff_cache

@@ -104,10 +104,15 @@ def read_ticket(ticket_id: str, request: Request, _: IngestKey) -> TicketOut:
 
 @router.get("/tickets/{ticket_id}/audit", response_model=AuditOut, responses={404: {"model": ErrorOut}})
 def read_audit(ticket_id: str, request: Request, _: ReviewerKey) -> AuditOut:
-    """The ticket's audit trail in chain order (redacted text only)."""
-    events = _intake(request).runtime.audit.trail(ticket_id)
+    """The ticket's audit trail in chain order (redacted text only). A ticket the agent has seen but not
+    triaged yet (queued, or its run still going) has an empty trail; only an unknown ticket is 404."""
+    runtime = _intake(request).runtime
+    events = runtime.audit.trail(ticket_id)
     if not events:
-        raise ApiError(404, "not_found", f"no audit events for ticket {ticket_id}")
+        with Session(runtime.db) as session:
+            known = session.get(TicketRecord, ticket_id) is not None
+        if not known:
+            raise ApiError(404, "not_found", f"the agent has not seen ticket {ticket_id}")
     return AuditOut(ticket_id=ticket_id, events=[AuditEventOut.model_validate(e) for e in events])
 
 

@@ -110,6 +110,17 @@ def test_queued_ingest_is_acknowledged_then_decided_by_a_worker(api: LiveApi) ->
     eventually(lambda: any(public for public, _ in comments(api.runtime, body["ticket_id"])))
 
 
+def test_a_queued_ticket_has_an_empty_trail_and_an_unknown_one_is_404(make_api: Callable[..., LiveApi]) -> None:
+    api = make_api(worker_threads=0)  # nobody triages: the ticket stays queued
+    with api.client("ingest") as http:
+        queued = http.post("/v1/tickets?mode=queued", json={"text": PASSWORD}).json()
+    with api.client("reviewer") as http:
+        trail = http.get(f"/v1/tickets/{queued['ticket_id']}/audit")
+        unknown = http.get("/v1/tickets/no-such-ticket/audit")
+    assert trail.status_code == 200 and trail.json()["events"] == []
+    assert unknown.status_code == 404 and "has not seen ticket no-such-ticket" in unknown.json()["error"]["message"]
+
+
 def test_a_retried_request_with_the_same_idempotency_key_makes_one_run(api: LiveApi) -> None:
     with api.client("ingest", **{"Idempotency-Key": "mail-4711"}) as http:
         first = http.post("/v1/tickets", json={"text": PASSWORD}).json()

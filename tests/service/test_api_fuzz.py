@@ -24,7 +24,8 @@ def test_schemathesis_finds_no_failure(pack_copy: Path, tmp_path: Path) -> None:
     with serve(settings, open_embedded(settings, pack_copy)) as api:
         examples = os.environ.get("TRIAGE_FUZZ_EXAMPLES", "15")
         done = subprocess.run(
-            [str(cli), "run", f"{api.url}/openapi.json", "-H", f"Authorization: Bearer {api.keys['admin']}",
+            [str(cli), "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+             "run", f"{api.url}/openapi.json", "-H", f"Authorization: Bearer {api.keys['admin']}",
              "--checks", "all", "--max-examples", examples, "--workers", "1", "--seed", "1"],
             capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
     summary = done.stdout[-3000:]
