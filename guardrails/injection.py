@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from agent.models.text import fold_lookalikes
 from guardrails.injection_features import normalise_for_features, positioned_features
 from guardrails.injection_model import InjectionModel, InjectionModelError, bundled_model
 from guardrails.spans import split_spans
@@ -40,11 +41,6 @@ JAILBREAK_FLAG = "jailbreak"
 
 # Zero-width, bidi controls and Unicode tag characters (used to smuggle invisible text).
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
-# Cyrillic and Greek letters that render like Latin ones.
-_CONFUSABLES = str.maketrans("аеорсухіјѕԁԛԝАВЕКМНОРСТУХІЈЅαοτνκρΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
-                             "aeopcyxijsdqwABEKMHOPCTYXIJSaotvkpABEZHIKMNOPTYX")
-_CONFUSABLE_CHARS = frozenset("аеорсухіјѕԁԛԝАВЕКМНОРСТУХІЈЅαοτνκρΑΒΕΖΗΙΚΜΝΟΡΤΥΧ")
-_WORDS = re.compile(r"[^\W\d_]+")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){4,}[A-Za-z]\b")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 # Text spelled as 8-bit binary groups or as a run of hex byte pairs (a hash decodes to unprintable bytes).
@@ -216,27 +212,12 @@ def _decode_bytes_spelled(text: str) -> list[str]:
     return decoded
 
 
-def _fold_word(match: re.Match[str]) -> str:
-    """Fold look-alikes in a word that mixes them with Latin letters or is made of nothing else.
-
-    A real Russian or Greek word keeps its script ("инструкции" has letters no Latin one resembles), so
-    an override written in those languages stays readable to the rules; "іgnоrе" with Cyrillic і, о, е
-    and "ѕау" spelled wholly in look-alikes are folded to Latin.
-    """
-    word = match.group(0)
-    if not any(ch in _CONFUSABLE_CHARS for ch in word):
-        return word
-    if any("a" <= ch.lower() <= "z" for ch in word) or all(ch in _CONFUSABLE_CHARS for ch in word):
-        return word.translate(_CONFUSABLES)
-    return word
-
-
 def deobfuscate(text: str) -> tuple[str, bool]:
     """The text as a reader would see it, plus decoded hidden parts; and whether anything was hidden."""
     visible = _INVISIBLE.sub("", text)
     # Unicode tag characters mirror ASCII one to one: invisible on screen, readable to a model. Decode them.
     tagged = "".join(chr(ord(ch) - 0xE0000) for ch in text if 0xE0020 <= ord(ch) <= 0xE007E)
-    folded = _WORDS.sub(_fold_word, unicodedata.normalize("NFKC", visible))
+    folded = fold_lookalikes(unicodedata.normalize("NFKC", visible))
     joined = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), folded)
     blobs = _decode_blobs(folded) + _decode_bytes_spelled(folded)
     # Only lines with several leetspeak words are decoded: "v2", "2FA" or "RT-2025" alone are not obfuscation.

@@ -33,6 +33,11 @@ _SIGN_OFF = re.compile(
 )
 _SIGN_OFF_TAIL_LINES = 5
 _WHITESPACE = re.compile(r"\s+")
+# Cyrillic and Greek letters that render like Latin ones.
+_LOOKALIKES = str.maketrans("аеорсухіјѕԁԛԝАВЕКМНОРСТУХІЈЅαοτνκρΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+                            "aeopcyxijsdqwABEKMHOPCTYXIJSaotvkpABEZHIKMNOPTYX")
+_LOOKALIKE_CHARS = frozenset("аеорсухіјѕԁԛԝАВЕКМНОРСТУХІЈЅαοτνκρΑΒΕΖΗΙΚΜΝΟΡΤΥΧ")
+_LETTER_RUNS = re.compile(r"[^\W\d_]+")
 
 DEFAULT_MAX_CHARS = 1500
 
@@ -61,11 +66,45 @@ def strip_signature(text: str) -> str:
     return text
 
 
+_GREEK_OR_CYRILLIC = re.compile(r"[\u0370-\u03ff\u0400-\u052f]")
+
+
+def _fold_mixed_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if any(ch in _LOOKALIKE_CHARS for ch in word) and any("a" <= ch.lower() <= "z" for ch in word):
+        return word.translate(_LOOKALIKES)
+    return word
+
+
+def _fold_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if any(ch in _LOOKALIKE_CHARS for ch in word) and all(
+            ch in _LOOKALIKE_CHARS or "a" <= ch.lower() <= "z" for ch in word):
+        return word.translate(_LOOKALIKES)
+    return word
+
+
+def fold_lookalikes(text: str) -> str:
+    """Fold look-alike letters in words that mix them with Latin letters or are made of nothing else.
+
+    "Іgnоrе" with Cyrillic І, о, е, or "ѕау" spelled wholly in look-alikes, reads as English to a person,
+    and must to the guard and the classifier too (the English encoder sees unknown word pieces otherwise).
+    Text really written in Cyrillic or Greek (it has letters no Latin one resembles: "инструкции") keeps
+    its short words that happen to be all look-alikes ("Не", "а"); only words mixing scripts are folded.
+    """
+    letters = _GREEK_OR_CYRILLIC.findall(text)
+    if not letters:  # nearly every ticket: nothing to fold
+        return text
+    genuine = any(ch not in _LOOKALIKE_CHARS for ch in letters)
+    return _LETTER_RUNS.sub(_fold_mixed_word if genuine else _fold_word, text)
+
+
 def normalize(text: str) -> str:
-    """NFKC-normalise, drop control and format characters, collapse whitespace."""
+    """NFKC-normalise, drop control and format characters, fold look-alike letters, collapse whitespace."""
     text = unicodedata.normalize("NFKC", text)
+    # Format characters first: a zero-width space inside a disguised word would split it before folding.
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return _WHITESPACE.sub(" ", text).strip()
+    return _WHITESPACE.sub(" ", fold_lookalikes(text)).strip()
 
 
 def clean_ticket(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
