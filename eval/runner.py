@@ -32,7 +32,7 @@ def eval_engine(pack: Pack, models: TrainedModels,
     """The pack's policy and autonomy in `auto` mode, writing nowhere; escalations wait for a reviewer
     only when a checkpointer is given (benchmarks measure that path too)."""
     context = TriageContext(
-        pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
+        pack=pack, encoder=models.encoder, classifier=models.ticket_classifier, retriever=models.kb,
         actions=NullActions(), audit=audit or MemoryAudit(), control=FixedControl("auto"),
         hold_for_review=checkpointer is not None, versions=models.versions, llm=llm,
     )

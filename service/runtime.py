@@ -323,7 +323,7 @@ def open_embedded(settings: Settings, pack_dir: Path | None = None,
     llm = (build_llm(settings.llm, SqliteLedger(settings.home / "llm-budget.db"), clock=utc_now)
            if settings.llm else None)
     context = TriageContext(
-        pack=pack, encoder=models.encoder, classifier=models.classifier, retriever=models.kb,
+        pack=pack, encoder=models.encoder, classifier=models.ticket_classifier, retriever=models.kb,
         actions=outbox, audit=trail, control=control, approvals=approvals, versions=models.versions, llm=llm,
     )
     engine = TriageEngine(context, checkpointer=checkpointer_for(settings.state_url, settings.checkpoint_path))

@@ -23,6 +23,9 @@ from typing import Any
 from agent import __version__
 from agent.models.classifier import IntentClassifier, limit_blas_threads
 from agent.models.encoder import TextEncoder, load_encoder
+from agent.models.multilingual import DIRECTORY as MULTILINGUAL_DIR
+from agent.models.multilingual import LanguageAwareClassifier, load_head, load_multilingual_encoder
+from agent.models.multilingual import fit_head as fit_multilingual_head
 from agent.models.retriever import KBIndex
 from agent.models.text import clean_ticket
 from agent.pack import OUT_OF_SCOPE, Example, Pack, check_examples
@@ -33,6 +36,7 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 PREVIOUS = "previous"
 """Sub-directory of .model/ holding the model the latest training replaced."""
+_SWAP = ".swap"
 Progress = Callable[[str], None]
 
 
@@ -46,6 +50,13 @@ class TrainedModels:
     classifier: IntentClassifier
     kb: KBIndex
     manifest: dict[str, Any]
+    multilingual: IntentClassifier | None = None
+    """The head for tickets in other languages; None for a pack trained without it."""
+
+    @property
+    def ticket_classifier(self) -> LanguageAwareClassifier:
+        """What the graph classifies with: the English model, or the multilingual head for other languages."""
+        return LanguageAwareClassifier(self.classifier, self.multilingual)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -98,7 +109,8 @@ def _read_manifest(directory: Path) -> dict[str, Any] | None:
 
 
 def _model_files(directory: Path) -> list[Path]:
-    return [p for p in directory.iterdir() if p.is_file() and p.name != ".gitignore"]
+    """What one trained model consists of: its files and sub-directories (the multilingual head)."""
+    return [p for p in directory.iterdir() if p.name not in (".gitignore", PREVIOUS, _SWAP)]
 
 
 def _keep_previous(out: Path) -> dict[str, Any] | None:
@@ -115,11 +127,17 @@ def _keep_previous(out: Path) -> dict[str, Any] | None:
     return current
 
 
-def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncoder | None = None) -> dict[str, Any]:
-    """Fit the classifier and the KB index; write them and a manifest to the pack's .model/."""
+def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncoder | None = None,
+               multilingual: bool | None = None) -> dict[str, Any]:
+    """Fit the classifier and the KB index; write them and a manifest to the pack's .model/.
+
+    `multilingual` adds the head for tickets in other languages (agent/models/multilingual.py); by default
+    it is fitted with the local encoder, not when another encoder is given (an endpoint's may be multilingual).
+    """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     examples = check_examples(pack)
+    other_encoder = load_multilingual_encoder() if (encoder is None if multilingual is None else multilingual) else None
     encoder = encoder or load_encoder()
     in_scope, negatives = split_examples(examples)
     say(f"cleaning and embedding {len(examples)} examples with {encoder.name}")
@@ -132,6 +150,10 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
     classifier = IntentClassifier.fit(
         texts, [e.label for e in in_scope], vectors, oos_texts=oos_texts, oos_vectors=oos_vectors, progress=say
     )
+    head = None
+    if other_encoder is not None:
+        say(f"fitting the head for other languages on {other_encoder.name} vectors of the same examples")
+        head = fit_multilingual_head(texts, [e.label for e in in_scope], oos_texts, other_encoder)
     say(f"embedding {len(pack.articles)} KB articles")
     kb = KBIndex.build(pack.articles, encoder)
     out = pack.model_dir
@@ -143,6 +165,8 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
     if replaced is not None:
         say(f"kept model version {replaced.get('model_version', '?')} in {out / PREVIOUS} for rollback")
     classifier.save(out)
+    if head is not None:
+        head.save(out / MULTILINGUAL_DIR)
     kb.save(out)
     report = classifier.training_report
     manifest = {
@@ -154,6 +178,7 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
         "inputs_hash": inputs_hash(pack),
         "agent_version": __version__,
         "encoder": encoder.name,
+        "multilingual_encoder": other_encoder.name if head is not None and other_encoder is not None else None,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "examples": len(in_scope),
         "out_of_scope_examples": len(negatives),
@@ -189,7 +214,7 @@ def rollback(pack: Pack) -> dict[str, Any]:
     older = _read_manifest(previous)
     if older is None:
         raise NotTrainedError(f"{previous}: no previous model to roll back to (one is kept each time you train)")
-    swap = out / ".swap"
+    swap = out / _SWAP
     if swap.exists():
         shutil.rmtree(swap)
     swap.mkdir()
@@ -222,10 +247,11 @@ def load_models(pack: Pack, threads: int = 2) -> TrainedModels:
     limit_blas_threads()
     try:
         classifier = IntentClassifier.load(directory)
+        multilingual = load_head(directory)
         kb = KBIndex.load(directory)
     except (OSError, KeyError, ValueError) as exc:
         raise NotTrainedError(f"{directory}: model files are missing or damaged ({exc}): retrain the pack") from None
     # A KB article removed since training must never be cited: keep only ids the pack still has.
     if any(pack.article(i) is None for i in kb.ids):
         logger.warning("%s: the KB changed since training; retrain to index new articles", pack.root)
-    return TrainedModels(encoder=encoder, classifier=classifier, kb=kb, manifest=manifest)
+    return TrainedModels(encoder=encoder, classifier=classifier, kb=kb, manifest=manifest, multilingual=multilingual)

@@ -47,7 +47,8 @@ Measured (MiniLM int8 vectors of clean_ticket() texts; an in-scope row flagged o
   0.899 -> 0.892 (grounding 0.848 -> 0.830; it fixed the German and Dutch tickets and broke ten English
   ones), HWU64 test 0.909 -> 0.906, DSTC11 banking/finance/insurance 0.927/0.954/0.963 -> 0.922/0.959/0.961
   with out-of-scope recall 0.01-0.02 lower; only it_helpdesk rose (0.802 -> 0.823, 108 cases). Cost:
-  ~2-2.7 ms per ticket, +95 MB RSS, a 896-float state vector.
+  ~2-2.7 ms per ticket, +95 MB RSS, a 896-float state vector. Used instead for the tickets it fixed, the
+  ones in other languages, as a separate model of its own (agent/models/multilingual.py).
 
 Inference and load use numpy (and scipy.sparse through the TF-IDF code) only. Artifacts are JSON and
 .npy/.npz arrays read with allow_pickle=False: loading a model never runs code.

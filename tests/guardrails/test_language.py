@@ -123,3 +123,14 @@ def test_short_tickets_are_not_judged(make_pack: PackFactory, tmp_path: Path) ->
     assert LANGUAGE_FLAG not in result["guard"]["input"] and result["decision"] == "auto_reply"
     # Below the minimum length even a foreign ticket passes unjudged (too few words to tell reliably).
     assert detect_language("Passwort vergessen, danke").language is None
+
+
+@pytest.mark.parametrize("text, language", [
+    # Many of these words are shared by Spanish and Portuguese ("de", "para", "como", "plano").
+    ("Bom dia! Gostaria de passar para o plano anual, como faço isso?", "pt"),
+    ("Boa tarde, a exportação para CSV não funciona como deveria", "pt"),
+    ("Buenos días, quiero pasar al plan anual, ¿cómo lo hago para pagar menos?", "es"),
+    ("La contraseña de mi compañero no funciona para entrar", "es"),
+])
+def test_spanish_and_portuguese_sharing_words_are_told_apart(text: str, language: str) -> None:
+    assert detect_language(text).language == language
