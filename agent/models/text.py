@@ -40,6 +40,14 @@ _LOOKALIKE_CHARS = frozenset("аеорсухіјѕԁԛԝАВЕКМНОРСТУХ
 _LETTER_RUNS = re.compile(r"[^\W\d_]+")
 
 DEFAULT_MAX_CHARS = 1500
+# A sentence opening on one of these turns to another request ("Also, ...", "Separately, ...", "PS ...").
+_NEXT_REQUEST = re.compile(
+    r"(?:(?<=[.!?])\s+|\n)(?:also|separately|unrelated|on (?:another|a different) note|by the way|btw|p\.?s\.?|"
+    r"one more thing|another thing|while (?:you're|you are|i'm|i am) at it|oh,? and|and as a suggestion|"
+    r"second(?:ly)?|other than that)\b",
+    re.IGNORECASE,
+)
+MAIN_REQUEST_MIN_WORDS = 5
 
 
 def strip_quoted_history(text: str) -> str:
@@ -115,3 +123,19 @@ def clean_ticket(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
         # A ticket that is all quote or signature still says something; fall back to the whole text.
         cleaned = normalize(text)
     return cleaned[:max_chars]
+
+
+def main_request(text: str) -> str:
+    """The ticket up to where it turns to another request, or the whole ticket if it does not.
+
+    Customers put the request they wrote in for first and add the rest after "Also, ..." or
+    "Separately, ...", and the packs label such tickets by that first request. The whole text's vector
+    mixes both subjects, and the second often wins. Measured on the default pack's training tickets
+    (5-fold CV, the 87 that turn this way): right category 79 with the whole text, 86 with the part
+    before the turn, none made wrong. A first part under MAIN_REQUEST_MIN_WORDS words ("Hi support.")
+    is a greeting, not a request: the whole text is kept.
+    """
+    turn = _NEXT_REQUEST.search(text)
+    if turn is None or len(text[: turn.start()].split()) < MAIN_REQUEST_MIN_WORDS:
+        return text
+    return text[: turn.start()].strip()

@@ -2,7 +2,8 @@
 
 With an LLM configured (agent/llm), a ticket the local classifier is not confident about is put to the
 LLM, which picks among the local top candidates (agent/llm/cascade.py). Without one, or when the LLM
-fails, the local answer stands.
+fails, the local answer stands. A ticket that turns to a second request ("Also, ...") is classified by
+its first, main one (agent/models/text.py main_request).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from agent.context import TriageContext
 from agent.events import event
 from agent.llm import cascade
 from agent.models.priority import assess_priority
+from agent.models.text import main_request
 from agent.pack import Pack
 from agent.state import Classification, TriageState
 
@@ -35,7 +37,11 @@ def _with_category(pack: Pack, text: str, base: Classification, category: str | 
 def classify(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any]:
     """Classify the cleaned ticket with the local model; ask the LLM only when that is not confident."""
     ctx = runtime.context
-    prediction = ctx.classifier.predict(state.clean_text, np.asarray(state.vector, dtype=np.float32))
+    text, vector = state.clean_text, np.asarray(state.vector, dtype=np.float32)
+    request = main_request(text)
+    if request != text:  # several requests: the first is the ticket's (one more encoding, for these only)
+        text, vector = request, ctx.encoder.encode([request])[0]
+    prediction = ctx.classifier.predict(text, vector)
     category = None if prediction.out_of_scope else prediction.label
     result = Classification(
         category=category,
@@ -47,7 +53,8 @@ def classify(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, A
         queue=ctx.pack.category(category).target_queue if category else None,
         neighbours=[(label, round(cos, 4)) for label, cos in prediction.neighbours],
     )
-    events = event("classify", "classified", **result.model_dump())
+    events = event("classify", "classified", **result.model_dump(),
+                   **({"main_request_chars": len(request)} if request != state.clean_text else {}))
     if ctx.llm is None:
         return {"classification": result, "events": events}
 

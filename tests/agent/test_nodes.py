@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from agent.context import FixedControl, MemoryAudit
+from agent.models.classifier import Prediction
 from agent.nodes.act import act
 from agent.nodes.check_output import check_output
 from agent.nodes.classify import classify
@@ -77,6 +79,29 @@ def test_classify_sets_priority_queue_and_out_of_scope(pack: Pack, state: Triage
     assert result.alternatives[0] == ("password_reset", 0.9)
     update = classify(state, runtime(pack, classifier=FakeClassifier(prediction(oos=True))))
     assert update["classification"].category is None and update["classification"].out_of_scope
+
+
+@dataclass
+class RecordingClassifier:
+    texts: list[str] = field(default_factory=list)
+
+    def predict(self, text: str, vector: Any) -> Prediction:
+        self.texts.append(text)
+        return prediction()
+
+
+def test_a_ticket_with_a_second_request_is_classified_by_its_first(pack: Pack,
+                                                                    make_ticket: Callable[..., Any]) -> None:
+    first = "I forgot my password and the reset email never came."
+    text = f"{first} Also, is there a dark mode for the mobile app?"
+    s = TriageState(ticket=make_ticket(text), run_id="r", mode="auto", clean_text=text, vector=[0.5] * 4)
+    classifier, encoder = RecordingClassifier(), FakeEncoder()
+    update = classify(s, runtime(pack, classifier=classifier, encoder=encoder))
+    assert classifier.texts == [first] and encoder.calls == 1
+    assert update["events"][0].data["main_request_chars"] == len(first)
+    single = TriageState(ticket=make_ticket(first), run_id="r", mode="auto", clean_text=first, vector=[0.5] * 4)
+    classify(single, runtime(pack, classifier=classifier, encoder=encoder))
+    assert classifier.texts[-1] == first and encoder.calls == 1  # one request: the shared vector serves
 
 
 def test_retrieve_searches_the_predicted_category(pack: Pack, state: TriageState) -> None:

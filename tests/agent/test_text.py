@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.models.text import clean_ticket
+from agent.models.text import clean_ticket, main_request
 
 EMAIL = """Hi team,
 
@@ -58,3 +58,18 @@ def test_look_alike_letters_read_as_the_latin_text_a_person_sees() -> None:
 def test_real_russian_and_greek_words_keep_their_script() -> None:
     text = "Не приходит письмо для сброса пароля. Ευχαριστώ"
     assert clean_ticket(text) == text
+
+
+def test_main_request_is_the_part_before_the_ticket_turns_to_another() -> None:
+    first = "Could you send me the October invoice for our workspace?"
+    for turn in ("Also, is there an Android app?", "Separately: too many emails.", "PS the board is slow.",
+                 "By the way, love the new icons."):
+        assert main_request(f"{first} {turn}") == first
+        assert main_request(f"{first}\n{turn}") == first
+
+
+def test_main_request_keeps_single_requests_and_greetings_whole() -> None:
+    one = "I also need the invoice from October, and the one from September."  # "also" inside a sentence
+    assert main_request(one) == one
+    greeting = "Hi support. Also, my invoice is missing the VAT number."  # nothing before the turn to keep
+    assert main_request(greeting) == greeting
