@@ -158,6 +158,10 @@ class TriageState:
     vector: list[float] = field(default_factory=list)
     """The ticket's sentence embedding, computed once and shared by guard, classify and retrieve."""
     guard_flags: list[str] = field(default_factory=list)
+    request_text: str = ""
+    """The first, main request when the ticket goes on to another one ("Also, ..."); "" when it does not."""
+    request_vector: list[float] = field(default_factory=list)
+    """request_text's embedding (empty with it): classify and retrieve answer the main request."""
     classification: Classification | None = None
     articles: list[RetrievedArticle] = field(default_factory=list)
     draft: Draft | None = None

@@ -38,9 +38,11 @@ def classify(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, A
     """Classify the cleaned ticket with the local model; ask the LLM only when that is not confident."""
     ctx = runtime.context
     text, vector = state.clean_text, np.asarray(state.vector, dtype=np.float32)
-    request = main_request(text)
-    if request != text:  # several requests: the first is the ticket's (one more encoding, for these only)
-        text, vector = request, ctx.encoder.encode([request])[0]
+    request: dict[str, Any] = {}
+    main = main_request(text)
+    if main != text:  # several requests: the first is the ticket's (one more encoding, for these only)
+        text, vector = main, ctx.encoder.encode([main])[0]
+        request = {"request_text": main, "request_vector": vector.tolist()}
     prediction = ctx.classifier.predict(text, vector)
     category = None if prediction.out_of_scope else prediction.label
     result = Classification(
@@ -54,17 +56,18 @@ def classify(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, A
         neighbours=[(label, round(cos, 4)) for label, cos in prediction.neighbours],
     )
     events = event("classify", "classified", **result.model_dump(),
-                   **({"main_request_chars": len(request)} if request != state.clean_text else {}))
+                   **({"main_request_chars": len(main)} if request else {}))
     if ctx.llm is None:
-        return {"classification": result, "events": events}
+        return {"classification": result, "events": events, **request}
 
     why = cascade.why_local(ctx.llm, ctx.pack, result, state.guard_flags)
     if why is not None:
-        return {"classification": result, "events": [*events, *event("classify", "llm_not_asked", why=why)]}
+        return {"classification": result, "events": [*events, *event("classify", "llm_not_asked", why=why)],
+                **request}
     verdict, llm_events = cascade.ask(ctx.llm, ctx.pack, state.run_id, state.clean_text, result)
     events += llm_events
     if verdict is None:  # the local answer stands; not being confident, it goes to a reviewer
-        return {"classification": result, "events": events}
+        return {"classification": result, "events": events, **request}
     decided = _with_category(ctx.pack, state.ticket.text, result, verdict.category, verdict.confidence)
     return {"classification": decided,
-            "events": [*events, *event("classify", "llm_classified", **decided.model_dump())]}
+            "events": [*events, *event("classify", "llm_classified", **decided.model_dump())], **request}

@@ -33,10 +33,13 @@ def _carries_instructions(pack: Pack, article_id: str) -> bool:
 
 
 def retrieve(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any]:
-    """Search the KB with the shared ticket vector (all articles when the ticket is out of scope)."""
+    """Search the KB for the ticket's main request (all articles when the ticket is out of scope)."""
     assert state.classification is not None
-    vector = np.asarray(state.vector, dtype=np.float32)
-    found = runtime.context.retriever.search(vector, state.clean_text, state.classification.category, k=3)
+    if state.request_text:  # the ticket goes on to another request: answer the first, as classify did
+        text, vector = state.request_text, np.asarray(state.request_vector, dtype=np.float32)
+    else:
+        text, vector = state.clean_text, np.asarray(state.vector, dtype=np.float32)
+    found = runtime.context.retriever.search(vector, text, state.classification.category, k=3)
     pack = runtime.context.pack
     tainted = [a.id for a in found if _carries_instructions(pack, a.id)]
     update: dict[str, Any] = {

@@ -40,9 +40,11 @@ class FakeClassifier:
 class FakeRetriever:
     articles: list[RetrievedArticle] = field(default_factory=list)
     asked: list[str | None] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
 
     def search(self, vector: Vector, text: str, category: str | None, k: int = 3) -> list[RetrievedArticle]:
         self.asked.append(category)
+        self.texts.append(text)
         return [a for a in self.articles][:k]
 
 

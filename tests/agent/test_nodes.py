@@ -99,9 +99,16 @@ def test_a_ticket_with_a_second_request_is_classified_by_its_first(pack: Pack,
     update = classify(s, runtime(pack, classifier=classifier, encoder=encoder))
     assert classifier.texts == [first] and encoder.calls == 1
     assert update["events"][0].data["main_request_chars"] == len(first)
+    assert update["request_text"] == first and len(update["request_vector"]) == 4
+    s.request_text, s.request_vector = update["request_text"], update["request_vector"]
+    s.classification = classified()
+    retriever = FakeRetriever()
+    retrieve(s, runtime(pack, retriever=retriever))
+    assert retriever.texts == [first]  # the reply answers the main request too
     single = TriageState(ticket=make_ticket(first), run_id="r", mode="auto", clean_text=first, vector=[0.5] * 4)
-    classify(single, runtime(pack, classifier=classifier, encoder=encoder))
+    update = classify(single, runtime(pack, classifier=classifier, encoder=encoder))
     assert classifier.texts[-1] == first and encoder.calls == 1  # one request: the shared vector serves
+    assert "request_text" not in update
 
 
 def test_retrieve_searches_the_predicted_category(pack: Pack, state: TriageState) -> None:
