@@ -3,8 +3,6 @@
 One injected sentence inside a long, friendly email is diluted in the whole-text score; scored on its
 own it stands out. Spans are sentences and lines (quote markers dropped), very short ones merged with the
 next, plus every pair of neighbours, so an instruction split over two sentences is still seen together.
-HTML tags and comment markers are boundaries too (the tag stays in the text, at the edge of a span): an
-instruction in an HTML comment or a table cell of a pasted page has no sentence end around it.
 """
 
 from __future__ import annotations
@@ -15,24 +13,16 @@ import re
 # A sentence ends at . ! ? (plus closing quotes or brackets) followed by a space, or at a line break.
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n")
 _LEADING_NOISE = re.compile(r"[\s>|*\-]+")
-# An HTML tag or comment marker: a span may start before it and ends after it.
-_TAG = re.compile(r"<!--|-->|</?[a-z][a-z0-9]*(?:\s[^<>\n]{0,200})?/?>", re.IGNORECASE)
 MIN_SPAN_CHARS = 40
 MAX_SPANS = 80
 
 
 def _segments(text: str) -> list[tuple[int, int]]:
-    # Cuts as (end of the previous segment, start of the next): a sentence boundary drops its whitespace,
-    # a tag is kept whole, cut off from the text before and after it.
-    cuts = [(m.start(), m.end()) for m in _BOUNDARY.finditer(text)]
-    for tag in _TAG.finditer(text):
-        cuts += [(tag.start(), tag.start()), (tag.end(), tag.end())]
     spans: list[tuple[int, int]] = []
     start = 0
-    for cut_start, cut_end in sorted(cuts):
-        if cut_start >= start:
-            spans.append((start, cut_start))
-        start = max(start, cut_end)
+    for match in _BOUNDARY.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
     spans.append((start, len(text)))
     trimmed = []
     for begin, end in spans:
