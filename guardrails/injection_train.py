@@ -2,7 +2,8 @@
 
 Inputs are the project's own data only: guardrails/data/injection_corpus.jsonl (attack styles and hard
 benign look-alikes), and the bundled packs' example tickets and KB articles (benign support language).
-Thresholds come from out-of-fold scores of that benign data, so they are not fitted to any benchmark.
+Thresholds come from out-of-fold scores of that benign data (5-fold, pooled over 5 fold assignments:
+CALIBRATION_SEEDS), so they are not fitted to any benchmark. Training takes ~15 minutes on 2 cores.
 The evaluation script (eval/injection_bench.py) reuses `fit_model` to train with public sets added.
 """
 
@@ -39,6 +40,14 @@ HARD_STYLES = {"support_lookalike", "support_email", "support_opener", "safe_que
 L2 = 2e-4
 # The n-gram model has no dense vector to lean on: a lighter penalty lets rare attack n-grams count.
 NGRAM_L2 = 3e-5
+# Thresholds are extreme quantiles (0.2% of ~6,000 plain rows is the 12th highest score; the span one is
+# about the highest of ~800 multi-sentence rows), so which rows share a held-out fold moves them. Out-of-fold
+# scores of this many fold assignments (seeds 0..4) are pooled first. Measured on the 16,172-row training set
+# (five assignments; sd over single assignments vs over pools of three): whole-text threshold 0.81-0.90
+# (sd 0.037) -> sd 0.022, n-gram sd 0.029 -> 0.008, span 0.76-1.60 (sd 0.31) -> sd 0.13. With one
+# assignment HWU64 false alarms moved between 34 and 43 rows on retraining the same corpus. Averaging each
+# row's scores over the assignments instead of pooling them was less steady (sd 0.027 / 0.035 / 0.145).
+CALIBRATION_SEEDS = 5
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -179,32 +188,42 @@ def _fit_pair(hashed: sparse.csr_matrix, data: TrainingSet, rows: npt.NDArray[np
 
 
 def fit_model(data: TrainingSet, encoder_name: str, folds: int = 5, seed: int = 0,
-              calibration_folds: int | None = None, max_iter: int = 300) -> InjectionModel:
+              calibration_folds: int | None = None, max_iter: int = 300,
+              calibration_seeds: int = CALIBRATION_SEEDS) -> InjectionModel:
     """Fit on all of `data`, with thresholds from out-of-fold scores of its benign rows.
 
-    `calibration_folds` < `folds` scores only that many held-out folds and a lower `max_iter` stops L-BFGS
-    earlier (both cheaper, for benchmarks that fit many models).
+    The out-of-fold scores of `calibration_seeds` different fold assignments are pooled before the
+    thresholds are read off them (see CALIBRATION_SEEDS). `calibration_folds` < `folds` scores only that
+    many held-out folds per assignment and a lower `max_iter` stops L-BFGS earlier (both cheaper, for
+    benchmarks that fit many models).
     """
     hashed = hashed_matrix(data.texts)
-    order = np.random.default_rng(seed).permutation(len(data.texts))
-    oof = FoldScores(*(np.full(len(data.texts), -np.inf, np.float32) for _ in range(3)))
-    scored = np.zeros(len(data.texts), dtype=bool)
-    for fold in range(calibration_folds or folds):
-        held = order[fold::folds]
-        kept = np.setdiff1d(order, held)
-        model = _fit_pair(hashed, data, kept, encoder_name, max_iter)
-        scores = score_rows(model, [data.texts[i] for i in held], None if data.vectors is None else data.vectors[held])
-        oof.whole[held], oof.ngram[held], oof.span[held] = scores.whole, scores.ngram, scores.span
-        scored[held] = True
-        logger.info("calibration fold %d/%d done", fold + 1, folds)
+    pooled: list[FoldScores] = []
+    pooled_groups: list[str] = []
+    for repeat in range(calibration_seeds):
+        order = np.random.default_rng(seed + repeat).permutation(len(data.texts))
+        oof = FoldScores(*(np.full(len(data.texts), -np.inf, np.float32) for _ in range(3)))
+        scored = np.zeros(len(data.texts), dtype=bool)
+        for fold in range(calibration_folds or folds):
+            held = order[fold::folds]
+            kept = np.setdiff1d(order, held)
+            model = _fit_pair(hashed, data, kept, encoder_name, max_iter)
+            scores = score_rows(model, [data.texts[i] for i in held],
+                                None if data.vectors is None else data.vectors[held])
+            oof.whole[held], oof.ngram[held], oof.span[held] = scores.whole, scores.ngram, scores.span
+            scored[held] = True
+            logger.info("calibration fold %d/%d of fold assignment %d/%d done", fold + 1, folds, repeat + 1,
+                        calibration_seeds)
+        pooled.append(oof)
+        pooled_groups += [g if scored[i] else "unscored" for i, g in enumerate(data.groups)]
+    whole, ngram, span = (np.concatenate([getattr(o, k) for o in pooled]) for k in ("whole", "ngram", "span"))
     final = _fit_pair(hashed, data, np.arange(len(data.texts)), encoder_name, max_iter)
-    groups = [g if scored[i] else "unscored" for i, g in enumerate(data.groups)]
     return InjectionModel(final.whole, final.ngram_whole, encoder_name, final.encoder_dim,
-                          whole_threshold=_threshold(oof.whole, groups),
-                          ngram_whole_threshold=_threshold(oof.ngram, groups),
+                          whole_threshold=_threshold(whole, pooled_groups),
+                          ngram_whole_threshold=_threshold(ngram, pooled_groups),
                           # A span is a short text scored by the n-gram model: never easier than a whole text.
-                          span_threshold=max(_threshold(oof.span, groups, SPAN_BUDGET_SHARE),
-                                             _threshold(oof.ngram, groups)))
+                          span_threshold=max(_threshold(span, pooled_groups, SPAN_BUDGET_SHARE),
+                                             _threshold(ngram, pooled_groups)))
 
 
 def guard_view(text: str) -> str:
