@@ -24,7 +24,7 @@ from agent import __version__
 from agent.models.classifier import IntentClassifier, limit_blas_threads
 from agent.models.encoder import TextEncoder, load_encoder
 from agent.models.multilingual import DIRECTORY as MULTILINGUAL_DIR
-from agent.models.multilingual import LanguageAwareClassifier, load_head, load_multilingual_encoder
+from agent.models.multilingual import LanguageAwareClassifier, load_head, shared_encoder
 from agent.models.multilingual import fit_head as fit_multilingual_head
 from agent.models.retriever import KBIndex
 from agent.models.text import clean_ticket
@@ -137,7 +137,7 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     examples = check_examples(pack)
-    other_encoder = load_multilingual_encoder() if (encoder is None if multilingual is None else multilingual) else None
+    other_encoder = shared_encoder() if (encoder is None if multilingual is None else multilingual) else None
     encoder = encoder or load_encoder()
     in_scope, negatives = split_examples(examples)
     say(f"cleaning and embedding {len(examples)} examples with {encoder.name}")
