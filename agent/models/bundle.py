@@ -24,6 +24,7 @@ from agent import __version__
 from agent.models.classifier import IntentClassifier, limit_blas_threads
 from agent.models.encoder import TextEncoder, load_encoder
 from agent.models.multilingual import DIRECTORY as MULTILINGUAL_DIR
+from agent.models.multilingual import ENCODER_NAME as MULTILINGUAL_ENCODER
 from agent.models.multilingual import LanguageAwareClassifier, load_head, shared_encoder
 from agent.models.multilingual import fit_head as fit_multilingual_head
 from agent.models.retriever import KBIndex
@@ -137,7 +138,9 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     examples = check_examples(pack)
-    other_encoder = shared_encoder() if (encoder is None if multilingual is None else multilingual) else None
+    if multilingual is None:
+        multilingual = encoder is None
+    other_encoder = shared_encoder() if multilingual else None
     encoder = encoder or load_encoder()
     in_scope, negatives = split_examples(examples)
     say(f"cleaning and embedding {len(examples)} examples with {encoder.name}")
@@ -178,7 +181,7 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
         "inputs_hash": inputs_hash(pack),
         "agent_version": __version__,
         "encoder": encoder.name,
-        "multilingual_encoder": other_encoder.name if head is not None and other_encoder is not None else None,
+        "multilingual_encoder": MULTILINGUAL_ENCODER if head is not None else None,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "examples": len(in_scope),
         "out_of_scope_examples": len(negatives),
