@@ -34,9 +34,9 @@ _SIGN_OFF = re.compile(
 _SIGN_OFF_TAIL_LINES = 5
 _WHITESPACE = re.compile(r"\s+")
 # Cyrillic and Greek letters that render like Latin ones.
-_LOOKALIKES = str.maketrans("аеорсухіјѕԁԛԝАВЕКМНОРСТУХІЈЅαοτνκρΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
-                            "aeopcyxijsdqwABEKMHOPCTYXIJSaotvkpABEZHIKMNOPTYX")
-_LOOKALIKE_CHARS = frozenset("аеорсухіјѕԁԛԝАВЕКМНОРСТУХІЈЅαοτνκρΑΒΕΖΗΙΚΜΝΟΡΤΥΧ")
+_LOOKALIKE_LETTERS = "аеорсухіјѕԁԛԝАВЕКМНОРСТУХІЈЅαοτνκρΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"
+_LOOKALIKES = str.maketrans(_LOOKALIKE_LETTERS, "aeopcyxijsdqwABEKMHOPCTYXIJSaotvkpABEZHIKMNOPTYX")
+_LOOKALIKE_CHARS = frozenset(_LOOKALIKE_LETTERS)
 _LETTER_RUNS = re.compile(r"[^\W\d_]+")
 
 DEFAULT_MAX_CHARS = 1500
