@@ -112,7 +112,9 @@ _INJECTION_PATTERNS = [
     r"\b(?:enter(?:ing)?|activat\w*|enabl\w*|switch\w*\s+to|now\s+in)\s+(?:\w+\s+){0,3}?override\s+mode\b",
     # fake chat-role markup
     r"<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?(?:INST|SYS)\]|<<\s*SYS\s*>>|###\s*(?:system|instruction)|\bBEGIN\s+(?:SYSTEM|ADMIN)\b",
-    r"(?:\[\[?|<|\"|'|\()\s*(?:system|admin|developer)\s*(?:\]\]?|>|:)",
+    # "[system]", "<admin>", "(developer: ...": a role tag. Not "(Admin > Members)": a menu path
+    r"\[\[?\s*(?:system|admin|developer)\s*(?:\]\]?|:)|<\s*(?:system|admin|developer)\s*(?:>|:)"
+    r"|[\"'(]\s*(?:system|admin|developer)\s*:",
     r"(?:^|\n)\s*(?:system|assistant)\s*:\s*(?:you|ignore|new\s+instruction|policy\s+update|override|from\s+now|"
     r"the\s+assistant|always|never|approve|disregard)",
     # "when you reply, include this link / send the data to"
