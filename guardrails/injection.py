@@ -7,7 +7,9 @@ characters decoded, spaced-out letters joined, base64 blobs and text spelled as 
 decoded) and the whole raw ticket is checked, quoted history included: an instruction hidden in a
 forwarded email is still an instruction.
 
-Two layers decide together. High-precision rules (below) name the pattern they saw. A learned model
+Three layers decide together. High-precision rules (below) name the pattern they saw. A detector of
+optimised jailbreak suffixes (guardrails.suffix) catches the meaningless strings automated jailbreaks
+append. A learned model
 (guardrails.injection_model) scores the whole ticket from its shared MiniLM vector plus hashed n-grams, and
 every sentence / line / pair of a longer ticket from n-grams alone, so one planted sentence inside a long
 friendly email is not diluted. The model was trained on the project's own corpus of attack styles and
@@ -33,6 +35,8 @@ from agent.models.text import fold_lookalikes
 from guardrails.injection_features import normalise_for_features, positioned_features
 from guardrails.injection_model import InjectionModel, InjectionModelError, bundled_model
 from guardrails.spans import split_spans
+from guardrails.suffix import SuffixDetector, SuffixModelError
+from guardrails.suffix import bundled as bundled_suffix_detector
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +254,20 @@ def _model() -> InjectionModel | None:
     return _model_state["model"]
 
 
+_suffix_state: dict[str, SuffixDetector | None] = {}
+
+
+def _suffix_detector() -> SuffixDetector | None:
+    """The bundled suffix detector, or None (logged once) when its artifact cannot be read."""
+    if "detector" not in _suffix_state:
+        try:
+            _suffix_state["detector"] = bundled_suffix_detector()
+        except SuffixModelError as exc:
+            logger.error("suffix detector unavailable, optimised suffixes go unchecked: %s", exc)
+            _suffix_state["detector"] = None
+    return _suffix_state["detector"]
+
+
 def _flag_for(label: str) -> str:
     return JAILBREAK_FLAG if label == "jailbreak" else INJECTION_FLAG
 
@@ -264,7 +282,8 @@ def detect_injection(text: str, vector: npt.NDArray[np.float32] | None = None) -
 
 
 def detect_with(model: InjectionModel | None, text: str, vector: npt.NDArray[np.float32] | None) -> InjectionResult:
-    """`detect_injection` with a given model (None: rules only); benchmarks pass models trained per fold."""
+    """`detect_injection` with a given model (None: rules and the suffix detector only); benchmarks pass
+    models trained per fold (the suffix detector, trained on our data alone, is the same in every fold)."""
     readable, obfuscated = deobfuscate(text)
     flags: list[str] = []
     evidence: list[str] = []
@@ -273,9 +292,14 @@ def detect_with(model: InjectionModel | None, text: str, vector: npt.NDArray[np.
         if match:
             flags.append(flag)
             evidence.append(match.group(0)[:80])
-    if model is None:
-        return InjectionResult(flags=flags, evidence=evidence, obfuscated=obfuscated)
     features = positioned_features(normalise_for_features(readable))
+    suffix = _suffix_detector()
+    suffix_score = suffix.flagged(features) if suffix is not None else None
+    if suffix_score is not None:
+        flags.append(JAILBREAK_FLAG)
+        evidence.append(f"model: optimised suffix ({suffix_score:.1f})")
+    if model is None:
+        return InjectionResult(flags=sorted(set(flags), key=flags.index), evidence=evidence, obfuscated=obfuscated)
     score, label = model.score_whole(features, vector)
     with_vector = vector is not None and vector.shape == (model.encoder_dim,)
     if model.whole_flagged(score, with_vector):

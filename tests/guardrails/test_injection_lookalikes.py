@@ -1,10 +1,11 @@
 """Support tickets full of "ignore", "cancel", "override", "admin", "system": none of them may be flagged.
 
 A false alarm sends a real customer to the human queue, so this list is the guard's main risk. The
-tickets are written here, not taken from the training corpus. So are the 650 technical tickets of
+tickets are written here, not taken from the training corpus. So are the 200 technical tickets of
 data/technical_tickets.jsonl (HTML email bodies, stack traces, code, JSON, logs, regexes, SQL, config,
-forwarded threads, tickets in eleven other languages; two writers, 200 and 450), written apart from
-everything the guard is trained on: they hold it to a false-alarm rate on what helpdesks really receive.
+forwarded threads, tickets in eleven other languages), written apart from everything the guard is trained
+on (another writer's 450 such tickets are training data: guardrails/data/benign_technical.jsonl): they
+hold it to a false-alarm rate on what helpdesks really receive.
 """
 
 from __future__ import annotations
@@ -90,14 +91,14 @@ def test_support_lookalike_is_not_flagged(ticket: str, encoder: TextEncoder) -> 
 
 
 TECHNICAL = Path(__file__).parent / "data" / "technical_tickets.jsonl"
-TECHNICAL_MAX_FLAGGED = 7
-"""1.1% of 650: what the shipped guard flags today (forwarded threads with headers and legal footers,
-regex questions, a pasted query, a pasted table); a change that flags more technical tickets fails here."""
+TECHNICAL_MAX_FLAGGED = 4
+"""2% of 200: what the shipped guard flags today (three forwarded threads with headers and legal footers, a
+regex question); a change that flags more technical tickets fails here."""
 
 
 def test_technical_tickets_are_rarely_flagged(encoder: TextEncoder) -> None:
     rows = [json.loads(line) for line in TECHNICAL.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(rows) == 650 and len({row["kind"] for row in rows}) == 14
+    assert len(rows) == 200 and len({row["kind"] for row in rows}) == 14
     vectors = encoder.encode([guard_view(row["text"]) for row in rows]).astype(np.float32)
     flagged = [(row["kind"], row["text"][:60]) for row, vector in zip(rows, vectors, strict=True)
                if detect_injection(row["text"], vector).flags]
