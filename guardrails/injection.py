@@ -26,7 +26,9 @@ import binascii
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +41,7 @@ from guardrails.suffix import SuffixDetector, SuffixModelError
 from guardrails.suffix import bundled as bundled_suffix_detector
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 INJECTION_FLAG = "prompt_injection"
 JAILBREAK_FLAG = "jailbreak"
@@ -240,32 +243,26 @@ def readable_for_model(text: str) -> tuple[str, bool]:
     return normalise_for_features(readable), obfuscated
 
 
-_model_state: dict[str, InjectionModel | None] = {}
+_artifacts: dict[str, object] = {}
+
+
+def _artifact(name: str, load: Callable[[], T], errors: type[Exception], without: str) -> T | None:
+    """A bundled artifact loaded once, or None (logged once, saying what goes unchecked) when unreadable."""
+    if name not in _artifacts:
+        try:
+            _artifacts[name] = load()
+        except errors as exc:
+            logger.error("%s unavailable, %s: %s", name, without, exc)
+            _artifacts[name] = None
+    return cast("T | None", _artifacts[name])
 
 
 def _model() -> InjectionModel | None:
-    """The bundled model, or None (rules only, logged once) when its artifact cannot be read."""
-    if "model" not in _model_state:
-        try:
-            _model_state["model"] = bundled_model()
-        except InjectionModelError as exc:
-            logger.error("injection model unavailable, rules only: %s", exc)
-            _model_state["model"] = None
-    return _model_state["model"]
-
-
-_suffix_state: dict[str, SuffixDetector | None] = {}
+    return _artifact("injection model", bundled_model, InjectionModelError, "rules only")
 
 
 def _suffix_detector() -> SuffixDetector | None:
-    """The bundled suffix detector, or None (logged once) when its artifact cannot be read."""
-    if "detector" not in _suffix_state:
-        try:
-            _suffix_state["detector"] = bundled_suffix_detector()
-        except SuffixModelError as exc:
-            logger.error("suffix detector unavailable, optimised suffixes go unchecked: %s", exc)
-            _suffix_state["detector"] = None
-    return _suffix_state["detector"]
+    return _artifact("suffix detector", bundled_suffix_detector, SuffixModelError, "optimised suffixes go unchecked")
 
 
 def _flag_for(label: str) -> str:
