@@ -13,6 +13,7 @@ import itertools
 import re
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,11 @@ class PositionedFeatures:
     text: str
     buckets: IntArray
     starts: IntArray
+
+    @cached_property
+    def whole(self) -> tuple[IntArray, npt.NDArray[np.float32]]:
+        """`bag` of these features, computed once (the main model and the suffix detector both read it)."""
+        return bag(self)
 
 
 def _char_gram_buckets(codes: npt.NDArray[np.uint64], n: int) -> IntArray:

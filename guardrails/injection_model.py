@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from guardrails.injection_features import N_BUCKETS, PositionedFeatures, bag
+from guardrails.injection_features import N_BUCKETS, PositionedFeatures
 
 MODEL_PATH = Path(__file__).parent / "data" / "injection_model.npz"
 CLASSES = ("benign", "injection", "jailbreak")
@@ -77,7 +77,7 @@ class InjectionModel:
 
     def score_whole(self, features: PositionedFeatures, vector: FloatArray | None) -> tuple[float, str]:
         """The whole text's attack log-odds and its likelier attack class."""
-        buckets, values = bag(features)
+        buckets, values = features.whole
         usable = vector is not None and vector.shape == (self.encoder_dim,)
         model = self.whole if usable else self.ngram_whole
         logits = model.logits(buckets, values, vector if usable else None)

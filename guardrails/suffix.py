@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from guardrails.injection_features import N_BUCKETS, PositionedFeatures, bag
+from guardrails.injection_features import N_BUCKETS, PositionedFeatures
 
 MODEL_PATH = Path(__file__).parent / "data" / "suffix_model.npz"
 TECHNICAL_TICKETS = Path(__file__).parent / "data" / "benign_technical.jsonl"
@@ -97,7 +97,7 @@ class SuffixDetector:
     threshold: float
 
     def score(self, features: PositionedFeatures) -> float:
-        buckets, values = bag(features)
+        buckets, values = features.whole
         return float(self.weights[buckets] @ values + self.bias)
 
     def flagged(self, features: PositionedFeatures) -> float | None:
