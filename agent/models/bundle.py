@@ -27,7 +27,7 @@ from agent.models.multilingual import DIRECTORY as MULTILINGUAL_DIR
 from agent.models.multilingual import ENCODER_NAME as MULTILINGUAL_ENCODER
 from agent.models.multilingual import LanguageAwareClassifier, load_head, shared_encoder
 from agent.models.multilingual import fit_head as fit_multilingual_head
-from agent.models.retriever import KBIndex
+from agent.models.retriever import KBIndex, customer_questions
 from agent.models.text import clean_ticket
 from agent.pack import OUT_OF_SCOPE, Example, Pack, check_examples
 from guardrails.pii import redact
@@ -79,6 +79,20 @@ def model_text(text: str) -> str:
 def split_examples(examples: list[Example]) -> tuple[list[Example], list[Example]]:
     """In-scope examples and out-of-scope negatives."""
     return [e for e in examples if e.label != OUT_OF_SCOPE], [e for e in examples if e.label == OUT_OF_SCOPE]
+
+
+def kb_question_examples(pack: Pack) -> list[Example]:
+    """The `## Customer questions` lines of every single-category KB article, labelled with that category.
+
+    They are tickets in all but name, written to say what the article answers, so the classifier learns
+    from them too (an article serving several categories says nothing about which one a question is).
+    Measured on saas_support, the 534 such questions in two halves, each half asked of a model trained
+    with the other: 0.895 / 0.888 right without them, 0.944 / 0.921 with them; 5-fold CV on the
+    training tickets 0.915 -> 0.918. (`line` is 0: they come from kb/, not examples.csv.)
+    """
+    return [Example(text=question, label=article.categories[0], line=0)
+            for article in pack.articles if len(article.categories) == 1
+            for question in customer_questions(article)]
 
 
 def data_hash(pack: Pack) -> str:
@@ -143,7 +157,10 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
     other_encoder = shared_encoder() if multilingual else None
     encoder = encoder or load_encoder()
     in_scope, negatives = split_examples(examples)
-    say(f"cleaning and embedding {len(examples)} examples with {encoder.name}")
+    questions = kb_question_examples(pack)
+    in_scope += questions
+    say(f"cleaning and embedding {len(examples)} examples and {len(questions)} KB customer questions "
+        f"with {encoder.name}")
     # Trained on what the graph will see: redacted, cleaned text.
     texts = [model_text(e.text) for e in in_scope]
     oos_texts = [model_text(e.text) for e in negatives]
@@ -183,7 +200,8 @@ def train_pack(pack: Pack, progress: Progress | None = None, encoder: TextEncode
         "encoder": encoder.name,
         "multilingual_encoder": MULTILINGUAL_ENCODER if head is not None else None,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "examples": len(in_scope),
+        "examples": len(in_scope) - len(questions),
+        "kb_question_examples": len(questions),
         "out_of_scope_examples": len(negatives),
         "articles": len(pack.articles),
         "train_seconds": round(time.perf_counter() - started, 2),
