@@ -39,6 +39,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     report = manifest["classifier"]
     _say(f"train: wrote {pack.model_dir} in {manifest['train_seconds']} s")
     print(json.dumps({"pack": pack.name, "model_dir": str(pack.model_dir), "examples": manifest["examples"],
+                      "kb_question_examples": manifest["kb_question_examples"],
                       "articles": manifest["articles"], "train_seconds": manifest["train_seconds"],
                       "classifier": report}, indent=2, default=float))
     return EXIT_OK
