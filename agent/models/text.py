@@ -47,6 +47,14 @@ _NEXT_REQUEST = re.compile(
     r"second(?:ly)?|other than that)\b",
     re.IGNORECASE,
 )
+# ...and so does a mid-sentence aside set off by commas or a dash: "..., and separately, how do I ...",
+# "... and, while you're at it, ...", "... - oh and ...". Only these set phrases: a bare ", and" is not a turn.
+_MID_SENTENCE_TURN = (r"(?:separately|unrelated(?:ly)?|on (?:another|a different) note|by the way|btw|one more thing|"
+                      r"while (?:you're|you are|i'm|i am) at it|oh,? and|and as a suggestion|also)")
+_NEXT_REQUEST_MID_SENTENCE = re.compile(
+    r"(?:,\s*and\s+|\s+and\s*,\s*|,\s*)" + _MID_SENTENCE_TURN + r"\s*,|\s+-\s+" + _MID_SENTENCE_TURN + r"\b",
+    re.IGNORECASE,
+)
 MAIN_REQUEST_MIN_WORDS = 5
 
 
@@ -133,9 +141,13 @@ def main_request(text: str) -> str:
     mixes both subjects, and the second often wins. Measured on the default pack's training tickets
     (5-fold CV, the 87 that turn this way): right category 79 with the whole text, 86 with the part
     before the turn, none made wrong. A first part under MAIN_REQUEST_MIN_WORDS words ("Hi support.")
-    is a greeting, not a request: the whole text is kept.
+    is a greeting, not a request: the whole text is kept. A turn in mid-sentence (", and separately, ...")
+    counts too: of 326 training tickets written later (measured before they joined the training set), it
+    split 12 that the sentence-start turns missed, and the model trained before got 12 of them right
+    instead of 5; of the earlier training tickets it splits one, which stays right.
     """
-    turn = _NEXT_REQUEST.search(text)
-    if turn is None or len(text[: turn.start()].split()) < MAIN_REQUEST_MIN_WORDS:
-        return text
-    return text[: turn.start()].strip()
+    for pattern in (_NEXT_REQUEST, _NEXT_REQUEST_MID_SENTENCE):
+        turn = pattern.search(text)
+        if turn is not None and len(text[: turn.start()].split()) >= MAIN_REQUEST_MIN_WORDS:
+            return text[: turn.start()].rstrip(" ,;:-")
+    return text

@@ -68,8 +68,17 @@ def test_main_request_is_the_part_before_the_ticket_turns_to_another() -> None:
         assert main_request(f"{first}\n{turn}") == first
 
 
+def test_main_request_also_ends_at_an_aside_in_mid_sentence() -> None:
+    first = "Please export every project in our workspace as CSV"
+    for turn in (", and separately, how do I add a guest?", " and, while you're at it, fix my invoice.",
+                 ", unrelated, the app is slow.", " - oh and the board filters are broken."):
+        assert main_request(first + turn) == first
+
+
 def test_main_request_keeps_single_requests_and_greetings_whole() -> None:
     one = "I also need the invoice from October, and the one from September."  # "also" inside a sentence
     assert main_request(one) == one
+    clause = "Cancel the workspace, and also delete our data, please."  # no aside: one request in two verbs
+    assert main_request(clause) == clause
     greeting = "Hi support. Also, my invoice is missing the VAT number."  # nothing before the turn to keep
     assert main_request(greeting) == greeting
