@@ -89,7 +89,8 @@ def _encoder_name() -> str:
 def cached_vectors(texts: list[str], cache_dir: Path) -> np.ndarray:
     """Guard-style vectors for `texts`, cached outside the project, keyed by the texts' digest and the
     encoder that would embed them now (vectors of another encoder variant must not be reused)."""
-    key = "\x00".join([_encoder_name(), *texts])
+    # "alone": vectors of texts encoded one at a time (agent/models/encoder.py); batched ones are not reused.
+    key = "\x00".join([_encoder_name(), "alone", *texts])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = cache_dir / f"vectors-{digest}.npy"
     if path.exists():

@@ -35,6 +35,14 @@ def test_int8_products_keep_the_float32_vectors_close() -> None:
     assert (int8 * float32).sum(axis=1).min() > 0.97
 
 
+def test_a_text_gets_the_same_vector_alone_and_among_others() -> None:
+    """Training encodes many texts at once, service one ticket at a time: both must see the same vector."""
+    model = enc.load_encoder()
+    alone = np.vstack([model.encode([sentence]) for sentence in SENTENCES])
+    together = model.encode([*SENTENCES, "a much longer neighbour " * 60, "x"])[: len(SENTENCES)]
+    assert np.array_equal(alone, together)
+
+
 def test_a_pack_keeps_the_encoder_it_was_trained_with() -> None:
     assert enc.load_encoder(prefer=enc.MiniLMEncoder.name).name == enc.MiniLMEncoder.name
     assert enc.load_encoder(prefer=enc.MiniLMInt8Encoder.name).name == enc.MiniLMInt8Encoder.name

@@ -9,7 +9,8 @@ from agent.pack import load_pack
 from tests.conftest import TINY_KB, PackFactory
 
 QUESTIONS_ARTICLE = (
-    "Context for agents.\n\n## Answer\nOpen Settings > Sessions, sign the other devices out and change your password.\n\n"
+    "Context for agents.\n\n## Answer\n"
+    "Open Settings > Sessions, sign the other devices out and change your password.\n\n"
     "## Customer questions\n"
     "- An unfamiliar laptop shows up under my active sessions\n"
     "- There's a session from a device I don't own\n"
