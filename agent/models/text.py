@@ -40,19 +40,18 @@ _LOOKALIKE_CHARS = frozenset(_LOOKALIKE_LETTERS)
 _LETTER_RUNS = re.compile(r"[^\W\d_]+")
 
 DEFAULT_MAX_CHARS = 1500
-# A sentence opening on one of these turns to another request ("Also, ...", "Separately, ...", "PS ...").
+# Phrases that turn a ticket to another request, at a sentence's start or as an aside within one.
+_TURN_PHRASES = (r"also|separately|unrelated|on (?:another|a different) note|by the way|btw|one more thing|"
+                 r"while (?:you're|you are|i'm|i am) at it|oh,? and|and as a suggestion")
+# A sentence opening on one of them (or on "PS", "Secondly", ...) turns to another request.
 _NEXT_REQUEST = re.compile(
-    r"(?:(?<=[.!?])\s+|\n)(?:also|separately|unrelated|on (?:another|a different) note|by the way|btw|p\.?s\.?|"
-    r"one more thing|another thing|while (?:you're|you are|i'm|i am) at it|oh,? and|and as a suggestion|"
-    r"second(?:ly)?|other than that)\b",
+    r"(?:(?<=[.!?])\s+|\n)(?:" + _TURN_PHRASES + r"|p\.?s\.?|another thing|second(?:ly)?|other than that)\b",
     re.IGNORECASE,
 )
-# ...and so does a mid-sentence aside set off by commas or a dash: "..., and separately, how do I ...",
+# ...and so does an aside set off by commas or a dash: "..., and separately, how do I ...",
 # "... and, while you're at it, ...", "... - oh and ...". Only these set phrases: a bare ", and" is not a turn.
-_MID_SENTENCE_TURN = (r"(?:separately|unrelated(?:ly)?|on (?:another|a different) note|by the way|btw|one more thing|"
-                      r"while (?:you're|you are|i'm|i am) at it|oh,? and|and as a suggestion|also)")
 _NEXT_REQUEST_MID_SENTENCE = re.compile(
-    r"(?:,\s*and\s+|\s+and\s*,\s*|,\s*)" + _MID_SENTENCE_TURN + r"\s*,|\s+-\s+" + _MID_SENTENCE_TURN + r"\b",
+    r"(?:,\s*and\s+|\s+and\s*,\s*|,\s*)(?:" + _TURN_PHRASES + r")\s*,|\s+-\s+(?:" + _TURN_PHRASES + r")\b",
     re.IGNORECASE,
 )
 MAIN_REQUEST_MIN_WORDS = 5
