@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ import pytest
 from guardrails.injection import INJECTION_FLAG, JAILBREAK_FLAG, detect_injection
 from guardrails.injection_corpus import build_corpus, iter_corpus
 from guardrails.injection_model import MODEL_PATH, InjectionModelError, load_model
+from guardrails.suffix import SuffixModelError
+from guardrails.suffix import load as load_suffix
 from tests.conftest import SHARED_DATASETS
 
 
@@ -36,13 +39,16 @@ def test_the_artifact_loads_without_pickle() -> None:
     assert model.whole.dense is not None and model.whole.dense.shape == (3, 384)
 
 
-def test_a_missing_or_broken_artifact_is_named_in_the_error(tmp_path: Path) -> None:
-    with pytest.raises(InjectionModelError, match="missing"):
-        load_model(tmp_path / "nowhere.npz")
+@pytest.mark.parametrize(("loader", "error"), [(load_model, InjectionModelError), (load_suffix, SuffixModelError)],
+                         ids=["injection model", "suffix detector"])
+def test_a_missing_or_broken_artifact_is_named_in_the_error(
+        tmp_path: Path, loader: Callable[[Path], object], error: type[Exception]) -> None:
+    with pytest.raises(error, match="missing"):
+        loader(tmp_path / "nowhere.npz")
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"not an npz file")
-    with pytest.raises(InjectionModelError, match=r"broken\.npz"):
-        load_model(broken)
+    with pytest.raises(error, match=r"broken\.npz"):
+        loader(broken)
 
 
 def test_the_flag_names_what_kind_of_attack_it_is() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,16 +43,11 @@ def test_the_same_requests_without_a_suffix_and_technical_text_are_not(text: str
     assert load().flagged(_features(text)) is None  # type: ignore[arg-type]
 
 
-def test_the_artifact_loads_without_pickle_and_errors_name_the_file(tmp_path: Path) -> None:
+def test_the_artifact_loads_without_pickle() -> None:
+    """(Its errors for a missing or broken file: tests/guardrails/test_injection_model.py, with the main model's.)"""
     with np.load(MODEL_PATH, allow_pickle=False) as data:
         assert all(data[key].dtype != object for key in data.files)
     assert load().threshold > 0
-    with pytest.raises(SuffixModelError, match="missing"):
-        load(tmp_path / "nowhere.npz")
-    broken = tmp_path / "broken.npz"
-    broken.write_bytes(b"not an npz file")
-    with pytest.raises(SuffixModelError, match=r"broken\.npz"):
-        load(broken)
 
 
 def test_generated_suffixes_are_word_pieces_and_symbols_and_reproducible() -> None:
