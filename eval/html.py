@@ -193,6 +193,17 @@ def _confusions(report: dict[str, Any]) -> str:
     return _table(["label", "predicted as", "rows"], rows, "no mistakes")
 
 
+def _grounding(report: dict[str, Any]) -> str:
+    breakdown = report.get("grounding_breakdown")
+    if not breakdown:
+        return ""
+    misses = breakdown["misses"]
+    return _table(["grounded rows", "missed: wrong category", "missed: nothing drafted", "missed: other article",
+                   "first article given the labelled category"],
+                  [[str(breakdown["n"]), str(misses["wrong_category"]), str(misses["no_draft"]),
+                    str(misses["other_article"]), _fmt(breakdown["at_label"])]], "")
+
+
 def worst_mistakes(results: list[RowResult], limit: int = 20) -> list[RowResult]:
     """Wrong category, automated first (a customer saw it), then the most confident."""
     wrong = [r for r in results if r.source.label is not None
@@ -235,6 +246,7 @@ encoder {html.escape(str(pack.get('encoder', '')))}. Skipped rows (empty text): 
 Intervals are 95% Wilson intervals.</p>
 <div class="grid"><div><h2>Numbers</h2>{_headline(report)}</div><div><h2>SLOs</h2>{_slos(report)}
 <h2>Top confusions</h2>{_confusions(report)}</div></div>
+<h2>Grounding</h2>{_grounding(report)}
 <h2>Plots</h2><div class="grid">{plots}</div>
 <h2>Per category</h2>{_per_category(report, results)}
 <h2>Worst mistakes</h2><p>Wrong category; the ones the agent acted on alone first.</p>{_mistakes(results)}

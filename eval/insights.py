@@ -108,11 +108,39 @@ def latency_by_length(results: list[RowResult], lengths: list[int]) -> dict[str,
     }
 
 
+def grounding_breakdown(results: list[RowResult]) -> dict[str, Any] | None:
+    """Why grounded rows missed their article, and what retrieval alone reaches.
+
+    A miss is `wrong_category` (classified elsewhere or out of scope: retrieval searched the wrong
+    articles), `no_draft` (right category, but nothing was drafted, e.g. a guard flag stopped it) or
+    `other_article` (right category, a sibling article cited: the KB or retrieval is at fault).
+    `at_label` is the share whose expected article retrieval ranks first when told the labelled category:
+    the grounding a perfect classifier would leave, so it says which of the two to work on.
+    """
+    grounded = [r for r in results if r.source.expected_article]
+    if not grounded:
+        return None
+    misses: Counter[str] = Counter()
+    for r in grounded:
+        if r.source.expected_article in r.citations:
+            continue
+        misses["wrong_category" if r.category != r.source.label else "no_draft" if not r.citations
+               else "other_article"] += 1
+    at_label = [r for r in grounded if r.article_at_label is not None]
+    return {
+        "n": len(grounded),
+        "misses": {key: misses[key] for key in ("wrong_category", "no_draft", "other_article")},
+        "at_label": round(sum(r.article_at_label == r.source.expected_article for r in at_label)
+                          / len(at_label), 4) if at_label else None,
+    }
+
+
 def add_insights(report: dict[str, Any], results: list[RowResult], categories: list[str]) -> list[int]:
     """Add the extra keys to `report`; returns each row's token length (the HTML report plots them)."""
     lengths = token_lengths([r.source.text for r in results])
     report.update(rate_intervals(results, categories))
     report.update(calibration(results, categories))
+    report["grounding_breakdown"] = grounding_breakdown(results)
     report["top_confusions"] = top_confusions(results)
     report["latency_by_length"] = latency_by_length(results, lengths)
     return lengths

@@ -41,6 +41,9 @@ class RowResult:
     """LLM calls the row made (None: no LLM configured); its tokens and cost below."""
     llm_tokens: int = 0
     llm_cost: float = 0.0
+    article_at_label: str | None = None
+    """The article retrieval ranks first when told the labelled category (rows with an expected article):
+    what grounding would be if classification were always right."""
 
 
 def _ratio(num: int, den: int) -> float | None:

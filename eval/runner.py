@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.context import FixedControl, MemoryAudit, NullActions, TriageContext, utc_now
@@ -17,7 +18,7 @@ from agent.llm.settings import llm_settings_from_env
 from agent.llm.usage import ticket_usage
 from agent.models.bundle import TrainedModels
 from agent.pack import Pack
-from agent.state import AuditEvent, Ticket
+from agent.state import AuditEvent, Ticket, TriageState
 from eval.data import EvalRow
 from eval.insights import add_insights
 from eval.metrics import RowResult, check_slos, compute_report
@@ -54,13 +55,26 @@ def run_rows(engine: TriageEngine, rows: list[EvalRow], show_progress: bool = Tr
             source=row, category=cls.category, confidence=cls.confidence, decision=decision.decision,
             reasons=decision.reasons, guard_flags=state.guard_flags,
             citations=state.draft.citations if state.draft else [], latency_ms=outcome.latency_ms,
-            alternatives=cls.alternatives, **_llm_use(engine, state.events),
+            alternatives=cls.alternatives, article_at_label=_article_at_label(engine, row, state),
+            **_llm_use(engine, state.events),
         ))
         if progress:
             progress.advance()
     if progress:
         progress.close()
     return results
+
+
+def _article_at_label(engine: TriageEngine, row: EvalRow, state: TriageState) -> str | None:
+    """The first article for the ticket's own words (as retrieve searched them) within its labelled category."""
+    if not row.expected_article or not row.label or not engine.context.pack.has_category(row.label):
+        return None
+    text, vector = ((state.request_text, state.request_vector) if state.request_text
+                    else (state.clean_text, state.vector))
+    if not text or not vector:
+        return None
+    found = engine.context.retriever.search(np.asarray(vector, dtype=np.float32), text, row.label, k=1)
+    return found[0].id if found else None
 
 
 def _llm_use(engine: TriageEngine, events: list[AuditEvent]) -> dict[str, Any]:
@@ -93,7 +107,8 @@ def write_outputs(out: Path, report: dict[str, Any], results: list[RowResult],
                 "row": r.source.row, "label": r.source.label, "category": r.category,
                 "confidence": r.confidence, "decision": r.decision, "reasons": r.reasons,
                 "expected_action": r.source.expected_action, "expected_article": r.source.expected_article,
-                "citations": r.citations, "guard": r.guard_flags, "latency_ms": round(r.latency_ms, 3),
+                "citations": r.citations, "article_at_label": r.article_at_label, "guard": r.guard_flags,
+                "latency_ms": round(r.latency_ms, 3),
             }) + "\n")
     write_html(out / "report.html", report, results, lengths)
 

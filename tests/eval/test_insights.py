@@ -1,9 +1,16 @@
-"""The report keys beyond the contract: intervals, ECE, top confusions, latency by length."""
+"""The report keys beyond the contract: intervals, ECE, top confusions, grounding misses, latency by length."""
 
 from __future__ import annotations
 
 from eval.data import EvalRow
-from eval.insights import calibration, latency_by_length, rate_intervals, token_lengths, top_confusions
+from eval.insights import (
+    calibration,
+    grounding_breakdown,
+    latency_by_length,
+    rate_intervals,
+    token_lengths,
+    top_confusions,
+)
 from eval.metrics import RowResult
 
 CATS = ["a", "b"]
@@ -50,3 +57,22 @@ def test_latency_is_grouped_by_token_length() -> None:
     groups = latency_by_length([row("a", "a", latency=4.0), row("a", "a", latency=40.0)], lengths)
     assert groups["< 40 tokens"] == {"n": 1, "p50": 4.0, "p95": 4.0, "p99": 4.0}
     assert groups[">= 256"]["p50"] == 40.0 and "40-119" not in groups
+
+
+def grounded(label: str, predicted: str | None, cited: list[str], at_label: str | None) -> RowResult:
+    return RowResult(source=EvalRow(row=1, text="t", label=label, is_attack=None, expected_action=None,
+                                    expected_article="KB-1"),
+                     category=predicted, confidence=0.9, decision="auto_reply", reasons=[], guard_flags=[],
+                     citations=cited, latency_ms=1.0, article_at_label=at_label)
+
+
+def test_grounding_misses_are_split_by_cause_and_retrieval_alone_is_measured() -> None:
+    results = [grounded("a", "a", ["KB-1"], "KB-1"),  # grounded
+               grounded("a", "b", ["KB-9"], "KB-1"),  # wrong category, retrieval would have found it
+               grounded("a", None, [], "KB-1"),  # taken for out of scope
+               grounded("a", "a", [], "KB-1"),  # right category, nothing drafted
+               grounded("a", "a", ["KB-2"], "KB-2")]  # a sibling article ranked first
+    breakdown = grounding_breakdown(results)
+    assert breakdown == {"n": 5, "misses": {"wrong_category": 2, "no_draft": 1, "other_article": 1},
+                         "at_label": 0.8}
+    assert grounding_breakdown([row("a", "a")]) is None  # no row expects an article

@@ -85,6 +85,9 @@ def test_eval_writes_the_full_report_and_follows_the_rules(pack_copy: Path, run_
         ("what's the weather", "out_of_scope", "1"),
         ("hello there", "mystery", "no"),
     ], ("body", "gold", "attack"))
+    # The third column doubles as an expected article on one row (the default article column name).
+    rows = data.read_text().splitlines()
+    data.write_text("\n".join([rows[0] + ",expected_article", rows[1] + ",KB-PW-1", *rows[2:]]) + "\n")
     out = tmp_path / "out"
     result = run_cli("eval", "--pack", str(pack_copy), "--data", str(data), "--out", str(out),
                      "--text-col", "body", "--label-col", "gold", "--attack-col", "attack")
@@ -95,7 +98,13 @@ def test_eval_writes_the_full_report_and_follows_the_rules(pack_copy: Path, run_
     assert report["unknown_labels"] == {"mystery": 1} and "mystery" in result.stderr
     assert report["oos_n"] == 2 and report["attack_n"] == 1
     assert set(report["latency_ms"]) == {"p50", "p95", "p99"}
-    assert (out / "report.html").read_text().count("<img") >= 3
+    # Why grounded rows missed, and what retrieval finds given the labelled category.
+    assert report["grounding"] == 1.0 and report["grounding_breakdown"] == {
+        "n": 1, "misses": {"wrong_category": 0, "no_draft": 0, "other_article": 0}, "at_label": 1.0}
+    first = json.loads((out / "predictions.jsonl").read_text().splitlines()[0])
+    assert first["article_at_label"] == "KB-PW-1"
+    page = (out / "report.html").read_text()
+    assert page.count("<img") >= 3 and "first article given the labelled category" in page
 
 
 def test_eval_without_optional_columns_reports_nulls(pack_copy: Path, run_cli: Any, tmp_path: Path) -> None:
