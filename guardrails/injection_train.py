@@ -167,15 +167,26 @@ def score_rows(model: InjectionModel, texts: Sequence[str], vectors: FloatArray 
     return FoldScores(np.array(whole, np.float32), np.array(ngram, np.float32), np.array(span, np.float32))
 
 
-def _threshold(scores: FloatArray, groups: Sequence[str], share: float = 1.0) -> float:
+def _threshold(scores: FloatArray, groups: Sequence[str], share: float = 1.0,
+               budgets: tuple[float, float] = (PLAIN_FPR, HARD_FPR)) -> float:
     """The lowest threshold that keeps both benign groups within (a share of) their false-positive budgets."""
     group_array = np.array(groups)
     cut = -np.inf
-    for group, budget in (("plain", PLAIN_FPR), ("hard", HARD_FPR)):
+    for group, budget in zip(("plain", "hard"), budgets, strict=True):
         values = scores[(group_array == group) & np.isfinite(scores)]
         if len(values):
             cut = max(cut, float(np.quantile(values, 1 - budget * share)))
     return cut
+
+
+def thresholds_from(pooled: FoldScores, groups: Sequence[str],
+                    budgets: tuple[float, float] = (PLAIN_FPR, HARD_FPR)) -> tuple[float, float, float]:
+    """Whole-text, n-gram and span thresholds read off out-of-fold benign scores under (plain, hard) budgets."""
+    whole = _threshold(pooled.whole, groups, budgets=budgets)
+    ngram = _threshold(pooled.ngram, groups, budgets=budgets)
+    # A span is a short text scored by the n-gram model: never easier than a whole text.
+    span = max(_threshold(pooled.span, groups, SPAN_BUDGET_SHARE, budgets), ngram)
+    return whole, ngram, span
 
 
 def _fit_pair(hashed: sparse.csr_matrix, data: TrainingSet, rows: npt.NDArray[np.int64],
@@ -187,17 +198,11 @@ def _fit_pair(hashed: sparse.csr_matrix, data: TrainingSet, rows: npt.NDArray[np
     return InjectionModel(whole, ngram, encoder_name, dim, 0.0, 0.0, 0.0)
 
 
-def fit_model(data: TrainingSet, encoder_name: str, folds: int = 5, seed: int = 0,
-              calibration_folds: int | None = None, max_iter: int = 300,
-              calibration_seeds: int = CALIBRATION_SEEDS) -> InjectionModel:
-    """Fit on all of `data`, with thresholds from out-of-fold scores of its benign rows.
-
-    The out-of-fold scores of `calibration_seeds` different fold assignments are pooled before the
-    thresholds are read off them (see CALIBRATION_SEEDS). `calibration_folds` < `folds` scores only that
-    many held-out folds per assignment and a lower `max_iter` stops L-BFGS earlier (both cheaper, for
-    benchmarks that fit many models).
-    """
-    hashed = hashed_matrix(data.texts)
+def calibration_scores(data: TrainingSet, hashed: sparse.csr_matrix, encoder_name: str, folds: int = 5,
+                       seed: int = 0, calibration_folds: int | None = None, max_iter: int = 300,
+                       calibration_seeds: int = CALIBRATION_SEEDS) -> tuple[FoldScores, list[str]]:
+    """Out-of-fold scores of `calibration_seeds` fold assignments, pooled, with each pooled row's group
+    ("unscored" for rows in folds that `calibration_folds` skipped)."""
     pooled: list[FoldScores] = []
     pooled_groups: list[str] = []
     for repeat in range(calibration_seeds):
@@ -217,13 +222,26 @@ def fit_model(data: TrainingSet, encoder_name: str, folds: int = 5, seed: int = 
         pooled.append(oof)
         pooled_groups += [g if scored[i] else "unscored" for i, g in enumerate(data.groups)]
     whole, ngram, span = (np.concatenate([getattr(o, k) for o in pooled]) for k in ("whole", "ngram", "span"))
+    return FoldScores(whole, ngram, span), pooled_groups
+
+
+def fit_model(data: TrainingSet, encoder_name: str, folds: int = 5, seed: int = 0,
+              calibration_folds: int | None = None, max_iter: int = 300,
+              calibration_seeds: int = CALIBRATION_SEEDS) -> InjectionModel:
+    """Fit on all of `data`, with thresholds from out-of-fold scores of its benign rows.
+
+    The out-of-fold scores of `calibration_seeds` different fold assignments are pooled before the
+    thresholds are read off them (see CALIBRATION_SEEDS). `calibration_folds` < `folds` scores only that
+    many held-out folds per assignment and a lower `max_iter` stops L-BFGS earlier (both cheaper, for
+    benchmarks that fit many models).
+    """
+    hashed = hashed_matrix(data.texts)
+    pooled, groups = calibration_scores(data, hashed, encoder_name, folds, seed, calibration_folds, max_iter,
+                                        calibration_seeds)
     final = _fit_pair(hashed, data, np.arange(len(data.texts)), encoder_name, max_iter)
+    whole, ngram, span = thresholds_from(pooled, groups)
     return InjectionModel(final.whole, final.ngram_whole, encoder_name, final.encoder_dim,
-                          whole_threshold=_threshold(whole, pooled_groups),
-                          ngram_whole_threshold=_threshold(ngram, pooled_groups),
-                          # A span is a short text scored by the n-gram model: never easier than a whole text.
-                          span_threshold=max(_threshold(span, pooled_groups, SPAN_BUDGET_SHARE),
-                                             _threshold(ngram, pooled_groups)))
+                          whole_threshold=whole, ngram_whole_threshold=ngram, span_threshold=span)
 
 
 def guard_view(text: str) -> str:
