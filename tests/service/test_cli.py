@@ -128,6 +128,22 @@ def test_eval_exit_1_names_the_missed_slo(make_pack: PackFactory, run_cli: Any, 
     assert [s["met"] for s in report["slo"]] == [False, True]
 
 
+def test_a_missed_latency_slo_can_be_reported_without_failing(make_pack: PackFactory, run_cli: Any,
+                                                               tmp_path: Path) -> None:
+    # No machine triages in a microsecond: the latency SLO is missed, the quality one met.
+    root = make_pack(name="fast", yaml_text=TINY_YAML + "slo: {min_accuracy: 0.5, max_p95_latency_ms: 0.001}\n")
+    assert run_cli("train", "--pack", str(root)).code == 0
+    data = write_csv(tmp_path / "d.csv", [("I forgot my password", "password_reset")], ("text", "label"))
+    enforced = run_cli("eval", "--pack", str(root), "--data", str(data), "--out", str(tmp_path / "a"))
+    assert enforced.code == 1 and "SLO MISSED max_p95_latency_ms" in enforced.stderr
+    reported = run_cli("eval", "--pack", str(root), "--data", str(data), "--out", str(tmp_path / "b"),
+                       "--latency-slos", "report")
+    assert reported.code == 0, reported.stderr
+    assert "max_p95_latency_ms not met here" in reported.stderr and "SLO MISSED" not in reported.stderr
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert [s["met"] for s in report["slo"]] == [True, False]  # the report still records the miss
+
+
 @pytest.mark.parametrize("args, content, message", [
     (["--label-col", "gold"], "text,label\nx,billing\n", "no column 'gold'"),
     (["--attack-col", "is_attack"], "text,is_attack\nx,perhaps\n", "row 1, column 'is_attack'"),
