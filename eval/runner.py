@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.context import FixedControl, MemoryAudit, NullActions, TriageContext, utc_now
@@ -17,6 +16,7 @@ from agent.llm.services import LlmServices, build_llm
 from agent.llm.settings import llm_settings_from_env
 from agent.llm.usage import ticket_usage
 from agent.models.bundle import TrainedModels
+from agent.nodes.retrieve import retrieval_query
 from agent.pack import Pack
 from agent.state import AuditEvent, Ticket, TriageState
 from eval.data import EvalRow
@@ -69,11 +69,10 @@ def _article_at_label(engine: TriageEngine, row: EvalRow, state: TriageState) ->
     """The first article for the ticket's own words (as retrieve searched them) within its labelled category."""
     if not row.expected_article or not row.label or not engine.context.pack.has_category(row.label):
         return None
-    text, vector = ((state.request_text, state.request_vector) if state.request_text
-                    else (state.clean_text, state.vector))
-    if not text or not vector:
+    text, vector = retrieval_query(state)
+    if not text or not vector.size:
         return None
-    found = engine.context.retriever.search(np.asarray(vector, dtype=np.float32), text, row.label, k=1)
+    found = engine.context.retriever.search(vector, text, row.label, k=1)
     return found[0].id if found else None
 
 

@@ -32,13 +32,18 @@ def _carries_instructions(pack: Pack, article_id: str) -> bool:
     return _verdicts[key]
 
 
+def retrieval_query(state: TriageState) -> tuple[str, np.ndarray]:
+    """The text and vector the KB is searched with: the ticket's main request when it goes on to another
+    one (answer the first, as classify did), else the whole cleaned ticket."""
+    if state.request_text:
+        return state.request_text, np.asarray(state.request_vector, dtype=np.float32)
+    return state.clean_text, np.asarray(state.vector, dtype=np.float32)
+
+
 def retrieve(state: TriageState, runtime: Runtime[TriageContext]) -> dict[str, Any]:
     """Search the KB for the ticket's main request (all articles when the ticket is out of scope)."""
     assert state.classification is not None
-    if state.request_text:  # the ticket goes on to another request: answer the first, as classify did
-        text, vector = state.request_text, np.asarray(state.request_vector, dtype=np.float32)
-    else:
-        text, vector = state.clean_text, np.asarray(state.vector, dtype=np.float32)
+    text, vector = retrieval_query(state)
     found = runtime.context.retriever.search(vector, text, state.classification.category, k=3)
     pack = runtime.context.pack
     tainted = [a.id for a in found if _carries_instructions(pack, a.id)]

@@ -17,12 +17,14 @@ CATS = ["a", "b"]
 
 
 def row(label: str | None, predicted: str | None, confidence: float = 0.9, decision: str = "auto_reply",
-        latency: float = 5.0, text: str = "t") -> RowResult:
+        latency: float = 5.0, text: str = "t", expected_article: str | None = None, cited: list[str] | None = None,
+        at_label: str | None = None) -> RowResult:
     top = predicted or "a"
     return RowResult(source=EvalRow(row=1, text=text, label=label, is_attack=None, expected_action=None,
-                                    expected_article=None),
+                                    expected_article=expected_article),
                      category=predicted, confidence=confidence, decision=decision, reasons=[], guard_flags=[],
-                     citations=[], latency_ms=latency, alternatives=[(top, confidence)])
+                     citations=cited or [], latency_ms=latency, alternatives=[(top, confidence)],
+                     article_at_label=at_label)
 
 
 def test_ece_is_zero_when_confidence_matches_accuracy_and_large_when_overconfident() -> None:
@@ -59,11 +61,8 @@ def test_latency_is_grouped_by_token_length() -> None:
     assert groups[">= 256"]["p50"] == 40.0 and "40-119" not in groups
 
 
-def grounded(label: str, predicted: str | None, cited: list[str], at_label: str | None) -> RowResult:
-    return RowResult(source=EvalRow(row=1, text="t", label=label, is_attack=None, expected_action=None,
-                                    expected_article="KB-1"),
-                     category=predicted, confidence=0.9, decision="auto_reply", reasons=[], guard_flags=[],
-                     citations=cited, latency_ms=1.0, article_at_label=at_label)
+def grounded(label: str, predicted: str | None, cited: list[str], at_label: str) -> RowResult:
+    return row(label, predicted, expected_article="KB-1", cited=cited, at_label=at_label)
 
 
 def test_grounding_misses_are_split_by_cause_and_retrieval_alone_is_measured() -> None:

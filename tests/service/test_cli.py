@@ -85,7 +85,7 @@ def test_eval_writes_the_full_report_and_follows_the_rules(pack_copy: Path, run_
         ("what's the weather", "out_of_scope", "1"),
         ("hello there", "mystery", "no"),
     ], ("body", "gold", "attack"))
-    # The third column doubles as an expected article on one row (the default article column name).
+    # One row also names the article that answers it (a fourth column, under the default article column name).
     rows = data.read_text().splitlines()
     data.write_text("\n".join([rows[0] + ",expected_article", rows[1] + ",KB-PW-1", *rows[2:]]) + "\n")
     out = tmp_path / "out"
