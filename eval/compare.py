@@ -46,6 +46,23 @@ def _verdict(key: str, old: float, new: float) -> str:
     return "better" if delta * DIRECTIONS.get(key, 1) > 0 else "worse"
 
 
+def _environment_notes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+    """What differs between the two machines (eval/environment.py: a few tickets may move with it)."""
+    if not old or not new:
+        return []
+    notes = []
+    old_cpu, new_cpu = old.get("cpu") or {}, new.get("cpu") or {}
+    if (old_cpu.get("model"), old_cpu.get("kernel_flags")) != (new_cpu.get("model"), new_cpu.get("kernel_flags")):
+        notes.append(f"measured on another CPU ({old_cpu.get('model')} then {new_cpu.get('model')}): int8 "
+                     "kernels differ by instruction set, so a few tickets may move without any change")
+    before, after = old.get("packages") or {}, new.get("packages") or {}
+    moved = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    if moved:
+        notes.append("other package versions: " + ", ".join(
+            f"{name} {before.get(name)} then {after.get(name)}" for name in moved))
+    return notes
+
+
 def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Every comparable key with both values, the change and a verdict: better, worse or same."""
     rows: list[dict[str, Any]] = []
@@ -65,6 +82,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     notes = []
     if old.get("n") != new.get("n"):
         notes.append(f"different row counts ({old.get('n')} then {new.get('n')}): was the same data used?")
+    notes += _environment_notes(old.get("environment"), new.get("environment"))
     return {
         "better": [r for r in rows if r["verdict"] == "better"],
         "worse": [r for r in rows if r["verdict"] == "worse"],

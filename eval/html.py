@@ -193,6 +193,17 @@ def _confusions(report: dict[str, Any]) -> str:
     return _table(["label", "predicted as", "rows"], rows, "no mistakes")
 
 
+def _machine(env: dict[str, Any] | None) -> str:
+    """One line naming the machine and the package versions the numbers depend on."""
+    if not env:
+        return "an unrecorded machine"
+    cpu = env.get("cpu") or {}
+    flags = ", ".join(cpu.get("kernel_flags") or []) or "flags unknown"
+    packages = ", ".join(f"{name} {v}" for name, v in (env.get("packages") or {}).items() if v)
+    return (f"{cpu.get('model') or 'an unnamed CPU'} ({cpu.get('architecture')}, {cpu.get('cores')} cores; "
+            f"{flags}), Python {env.get('python')}, {packages}")
+
+
 def _grounding(report: dict[str, Any]) -> str:
     breakdown = report.get("grounding_breakdown")
     if not breakdown:
@@ -244,6 +255,7 @@ table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #d0d7de;p
 {html.escape(str(pack.get('model_version', '')))} trained {html.escape(str(pack.get('model_trained_at', '')))},
 encoder {html.escape(str(pack.get('encoder', '')))}. Skipped rows (empty text): {len(report['skipped'])}.
 Intervals are 95% Wilson intervals.</p>
+<p>Measured on {html.escape(_machine(report.get('environment')))}.</p>
 <div class="grid"><div><h2>Numbers</h2>{_headline(report)}</div><div><h2>SLOs</h2>{_slos(report)}
 <h2>Top confusions</h2>{_confusions(report)}</div></div>
 <h2>Grounding</h2>{_grounding(report)}

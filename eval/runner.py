@@ -20,6 +20,7 @@ from agent.nodes.retrieve import retrieval_query
 from agent.pack import Pack
 from agent.state import AuditEvent, Ticket, TriageState
 from eval.data import EvalRow
+from eval.environment import environment
 from eval.insights import add_insights
 from eval.metrics import RowResult, check_slos, compute_report
 from eval.progress import Progress
@@ -138,5 +139,6 @@ def evaluate(pack: Pack, models: TrainedModels, rows: list[EvalRow], out: Path,
     lengths = add_insights(report, results, pack.category_names)
     report["slo"] = check_slos(report, dict(pack.manifest.slo))
     report["pack"] = {"name": pack.name, "version": pack.manifest.version, **models.versions}
+    report["environment"] = environment()
     write_outputs(out, report, results, audit.runs, lengths)
     return report

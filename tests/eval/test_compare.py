@@ -35,6 +35,18 @@ def test_a_metric_that_became_null_is_reported_and_row_counts_are_checked() -> N
     assert describe(compare(base(), base())) == ["no metric moved beyond its tolerance"]
 
 
+def test_a_report_from_another_machine_or_other_packages_says_so() -> None:
+    here = {"cpu": {"model": "AMD EPYC", "kernel_flags": ["avx2", "avx512_vnni"]},
+            "packages": {"onnxruntime": "1.32.0", "numpy": "2.4.6"}}
+    there = {"cpu": {"model": "Intel Xeon", "kernel_flags": ["avx2"]},
+             "packages": {"onnxruntime": "1.31.0", "numpy": "2.4.6"}}
+    notes = compare(base() | {"environment": here}, base() | {"environment": there})["notes"]
+    assert any("another CPU (AMD EPYC then Intel Xeon)" in note for note in notes)
+    assert "other package versions: onnxruntime 1.32.0 then 1.31.0" in notes
+    assert compare(base() | {"environment": here}, base() | {"environment": here})["notes"] == []
+    assert compare(base(), base() | {"environment": here})["notes"] == []  # an older report has none
+
+
 def test_reading_a_report_names_the_problem(tmp_path: Path) -> None:
     (tmp_path / "report.json").write_text(json.dumps(base()))
     assert read_report(tmp_path)["n"] == 100  # a directory holding report.json is accepted

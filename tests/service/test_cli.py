@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 import shutil
 from pathlib import Path
 from typing import Any
@@ -105,6 +107,11 @@ def test_eval_writes_the_full_report_and_follows_the_rules(pack_copy: Path, run_
     assert first["article_at_label"] == "KB-PW-1"
     page = (out / "report.html").read_text()
     assert page.count("<img") >= 3 and "first article given the labelled category" in page
+    # Where it ran: numbers move a little between CPUs and package versions, so the report says which.
+    env = report["environment"]
+    assert env["python"] == platform.python_version() and env["packages"]["onnxruntime"]
+    assert env["cpu"]["cores"] == os.cpu_count()
+    assert f"Python {env['python']}" in page and f"onnxruntime {env['packages']['onnxruntime']}" in page
 
 
 def test_eval_without_optional_columns_reports_nulls(pack_copy: Path, run_cli: Any, tmp_path: Path) -> None:
