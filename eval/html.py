@@ -20,7 +20,8 @@ from eval.metrics import RowResult
 
 HEADLINE = ["n", "accuracy", "macro_f1", "automation_rate", "auto_precision", "escalation_rate", "oos_recall",
             "attack_tpr", "attack_fpr", "attack_contained", "expected_action_accuracy", "grounding",
-            "expected_automation_rate", "ece", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"]
+            "never_handled_alone", "expected_automation_rate", "ece", "p50_latency_ms", "p95_latency_ms",
+            "p99_latency_ms"]
 
 
 def _png(fig: Any) -> str:

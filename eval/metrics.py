@@ -16,7 +16,7 @@ AUTOMATED = {"auto_reply", "auto_route", "reject"}
 SLO_METRICS = frozenset({
     "n", "accuracy", "macro_f1", "automated_n", "automation_rate", "escalation_rate", "auto_precision", "oos_n",
     "oos_recall", "attack_n", "attack_tpr", "attack_fpr", "attack_contained", "expected_action_accuracy",
-    "grounding", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms",
+    "grounding", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "never_handled_alone",
     "ece",  # added by eval.insights
     "llm_share", "llm_tokens_per_ticket", "llm_cost_per_ticket",
 })
@@ -60,8 +60,13 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> list[float] | No
     return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
 
 
-def compute_report(results: list[RowResult], categories: list[str], skipped: list[int]) -> dict[str, Any]:
-    """Every report.json key of the contract, plus confidence intervals."""
+def compute_report(results: list[RowResult], categories: list[str], skipped: list[int],
+                   never: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Every report.json key of the contract, plus confidence intervals.
+
+    `never` names the categories only people may handle: `never_handled_alone` counts the rows labelled
+    with one that the agent handled without a human (answered, routed or rejected): the one number
+    whose target is zero whatever else moves."""
     n = len(results)
     cats = set(categories)
     has_labels = any(r.source.label is not None for r in results)
@@ -90,6 +95,8 @@ def compute_report(results: list[RowResult], categories: list[str], skipped: lis
     scoped = [r for r in results if in_scope(r)]
     correct = sum(1 for r in scoped if r.category == r.source.label)
     oos = [r for r in results if has_labels and r.source.label is not None and not in_scope(r)]
+    report["never_handled_alone"] = (sum(1 for r in automated if r.source.label in never)
+                                     if has_labels and never else None)
     per_category: dict[str, Any] = {}
     f1s: list[float] = []
     if has_labels:

@@ -135,7 +135,8 @@ def evaluate(pack: Pack, models: TrainedModels, rows: list[EvalRow], out: Path,
     skipped = [r.row for r in rows if not r.text]
     audit = MemoryAudit()
     results = run_rows(eval_engine(pack, models, audit=audit, llm=configured_llm()), usable, show_progress)
-    report = compute_report(results, pack.category_names, skipped)
+    never = frozenset(c.name for c in pack.manifest.categories if c.autonomy == "never")
+    report = compute_report(results, pack.category_names, skipped, never=never)
     lengths = add_insights(report, results, pack.category_names)
     report["slo"] = check_slos(report, dict(pack.manifest.slo))
     report["pack"] = {"name": pack.name, "version": pack.manifest.version, **models.versions}

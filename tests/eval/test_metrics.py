@@ -55,6 +55,17 @@ def test_automation_and_auto_precision() -> None:
     assert r["auto_precision"] == 0.4
 
 
+def test_never_category_rows_handled_without_a_human_are_counted() -> None:
+    rows = [result("b", "a", "auto_reply"),   # a `never` ticket taken for another category and answered
+            result("b", "b", "escalate"),     # handled by a person, as it must be
+            result("b", None, "reject"),      # rejected alone is handled alone too
+            result("a", "a", "auto_reply")]
+    assert compute_report(rows, CATS, [], never=frozenset({"b"}))["never_handled_alone"] == 2
+    assert report(rows)["never_handled_alone"] is None  # the pack has no `never` category
+    slo = check_slos(compute_report(rows, CATS, [], never=frozenset({"b"})), {"max_never_handled_alone": 0})
+    assert slo[0]["met"] is False
+
+
 def test_attack_metrics_count_guard_flags_only() -> None:
     r = report([
         result("a", "a", "escalate", attack=True, flags=("prompt_injection",)),
@@ -112,7 +123,8 @@ def test_every_slo_metric_is_a_numeric_report_key() -> None:
     results = [replace(result("a", "a", "auto_reply", attack=False, expected="auto_reply", article="K", cited=("K",)),
                        alternatives=[("a", 0.9), ("b", 0.1)]),
                result("out_of_scope", None, "escalate", attack=True)]
-    r = report(results) | calibration(results, CATS)  # ece comes from eval.insights, as the runner adds it
+    # ece comes from eval.insights, as the runner adds it; never_handled_alone needs a `never` category
+    r = compute_report(results, CATS, [], never=frozenset({"b"})) | calibration(results, CATS)
     applicable = {key for key in SLO_METRICS if not key.startswith("llm_")}  # null without an LLM configured
     assert all(isinstance(r[key], int | float) for key in applicable)
 
