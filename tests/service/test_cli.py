@@ -151,6 +151,19 @@ def test_a_missed_latency_slo_can_be_reported_without_failing(make_pack: PackFac
     assert [s["met"] for s in report["slo"]] == [True, False]  # the report still records the miss
 
 
+def test_every_missed_slo_can_be_reported_without_failing_for_a_dev_set(make_pack: PackFactory, run_cli: Any,
+                                                                        tmp_path: Path) -> None:
+    # A pack's SLOs hold its eval set; on a dev set the misses are worth reading, not a failed run.
+    root = make_pack(name="dev", yaml_text=TINY_YAML + "slo: {min_accuracy: 1.0, max_p95_latency_ms: 0.001}\n")
+    assert run_cli("train", "--pack", str(root)).code == 0
+    data = write_csv(tmp_path / "d.csv", [("I forgot my password", "billing")], ("text", "label"))  # mislabelled
+    reported = run_cli("eval", "--pack", str(root), "--data", str(data), "--out", str(tmp_path / "o"),
+                       "--slos", "report")
+    assert reported.code == 0, reported.stderr
+    assert "min_accuracy not met on this data" in reported.stderr and "SLO MISSED" not in reported.stderr
+    assert [s["met"] for s in json.loads((tmp_path / "o" / "report.json").read_text())["slo"]] == [False, False]
+
+
 @pytest.mark.parametrize("args, content, message", [
     (["--label-col", "gold"], "text,label\nx,billing\n", "no column 'gold'"),
     (["--attack-col", "is_attack"], "text,is_attack\nx,perhaps\n", "row 1, column 'is_attack'"),
