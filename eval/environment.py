@@ -1,13 +1,13 @@
 """Where an eval ran, recorded in report.json so a cited number can be reproduced.
 
-The encoder's matrix products run in int8 (agent/models/quantize.py), and onnxruntime picks its int8
-kernels by the CPU's instruction set (onnxruntime documents that its AVX2 int8 kernel can saturate where
-a VNNI one does not), and unpinned packages move between installs. So the same commit and data can give
-slightly different vectors on two machines, and a ticket near a decision boundary lands on the other side.
-Seen here: the default pack's eval at one commit on two development machines (the second an AMD EPYC with
-AVX-512 VNNI, onnxruntime 1.32.0): accuracy 0.925 and 0.918 (three tickets of 474), grounding 0.877 and
-0.873. The report names the CPU's relevant instruction sets and the package versions that take part in the
-numbers, so two reports can be told apart before they are compared.
+The encoder's matrix products run in int8 (agent/models/quantize.py), onnxruntime picks its int8 kernels
+by the CPU's instruction set, and unpinned packages move between installs. Until the encoder's weights
+were made unsigned, its AVX2 kernel saturated where a VNNI one did not, and the same commit and data gave
+the default pack's eval accuracy 0.925 and 0.918 on two development machines (three tickets of 474), and
+0.940 and 0.933 on two others (AVX-512 VNNI and AVX2 only). Unsigned weights take exact integer kernels
+everywhere, so what is left between CPUs is float rounding and package versions: small, not nothing. The
+report names the CPU's relevant instruction sets and the package versions that take part in the numbers,
+so two reports can be told apart before they are compared.
 """
 
 from __future__ import annotations

