@@ -4,8 +4,8 @@ Tickets are full of "ignore", "cancel", "override" and "admin": a false alarm st
 every rule needs an instruction aimed at the assistant, not just a trigger word. The text is first
 de-obfuscated (Unicode look-alikes folded inside Latin words, zero-width characters removed, tag
 characters decoded, spaced-out letters joined, base64 blobs and text spelled as binary or hex bytes
-decoded, sentences in a shifted alphabet such as ROT13 shifted back) and the whole raw ticket is checked, quoted history included: an instruction hidden in a
-forwarded email is still an instruction.
+decoded, sentences in a shifted alphabet such as ROT13 shifted back) and the whole raw ticket is checked,
+quoted history included: an instruction hidden in a forwarded email is still an instruction.
 
 Three layers decide together. High-precision rules (below) name the pattern they saw. A detector of
 optimised jailbreak suffixes (guardrails.suffix) catches the meaningless strings automated jailbreaks
