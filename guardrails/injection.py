@@ -63,6 +63,9 @@ _AI = (r"(?:ai|a\.i\.|assistant|bot|chatbot|model|llm|gpt|agent|"
 _PRIOR = r"(?:all|any|the|your|my|previous|prior|above|earlier|preceding|initial|original|system|existing|former|old)"
 _RULES = (r"(?:instructions?|rules|guidelines|directions|directives|prompts?|polic(?:y|ies)|constraints|"
           r"programming|guardrails|restrictions|safety\s+(?:rules|guidelines|filters))")
+# What an answer-override planted in pasted content dictates ("...we might state the sum is 100").
+_CLAIMED = r"(?:output|answer|result|sum|total|capital|conclusion|summary)"
+_MADE_UP_WORLD = r"(?:world|universe|reality|scenario|hypothetical\w*|imagine)\b[^.\n]{0,60}?"
 
 _INJECTION_PATTERNS = [
     # "ignore all previous instructions", "disregard your rules", "forget the above"
@@ -102,6 +105,20 @@ _INJECTION_PATTERNS = [
     r"(?:\s+\w+)?\s*,?\s+you)\b",
     r"\b(?:turn\s+off|disable|remove|lift|bypass)\s+(?:your|the|all)\s+(?:guardrails|safety\s+\w+|filters|"
     r"restrictions)\b",
+    # answers dictated from inside pasted content (a code comment, a table cell, a quoted paper): the reply
+    # must state a made-up result. "Let's say the total is 500 seats" and "the output should be 200 OK" are
+    # ordinary questions, so a dictated claim needs a colon, quote or number after it, or a made-up world.
+    r"\blet(?:'s|\s+us)\s+(?:\w+\s+){0,2}?(?:state|claim|assert|declare)\s+(?:that\s+)?the\s+(?:\w+\s+){0,2}?"
+    rf"{_CLAIMED}(?:\s+of\s+(?:\w+\s+){{1,4}}?)?\s*(?:is|was|equals)\s*(?::|['\"\u2018\u201c]|\d)",
+    rf"{_MADE_UP_WORLD}\b(?:we\s+(?:might|could|would)\s+|where\s+we\s+)(?:state|say|claim|assert|declare)\s+"
+    rf"(?:that\s+)?the\s+(?:\w+\s+){{0,2}}?{_CLAIMED}\b",
+    r"\bconsider\s+the\s+(?:output|answer|result|conclusion)\s+(?:as|to\s+be)\b",
+    r"\bignor\w*\s+(?:the\s+)?(?:actual\s+|real\s+|given\s+)?(?:function|code|data|text|document|table|article|paper|"
+    rf"facts)\b[^.\n]{{0,40}}?(?:\b(?:state|say|claim)\s+(?:that\s+)?the\s+{_CLAIMED}|,\s+the\s+{_CLAIMED}\s+"
+    r"(?:is|could\s+be|would\s+be|should\s+be))\b",
+    r"\bignorez\b.{0,40}\bindiquez\s+que\b",  # French: "ignore ... and state that"
+    r"無視して.{0,40}述べて",  # Japanese: "ignore (it) and state"
+    r"\bse\s+te\s+ha\s+instruido\b",  # Spanish: "you have been instructed"
     # scripted replies and fake tool calls
     r"\b(?:repeat\s+after\s+me|write\s+exactly\s+(?:this|the\s+following)|(?:reply|respond|answer)\s+(?:only\s+)?"
     r"with\s+exactly|your\s+(?:reply|response|answer)\s+must\s+(?:begin|start|say|include|contain|read))\b",
