@@ -15,6 +15,8 @@ _FUNCTION_WORDS = frozenset(
     "you your yours i me my we our they them their he she his her its not no all any what which who how when "
     "then than so if do does did have has had will would can could should must now please".split())
 _WORD = re.compile(r"[A-Za-z]+")
+# Markup is never the cipher, and its repeated tag names ("td" shifted is "is") would outvote the words.
+_TAG = re.compile(r"<[^<>]{0,200}>")
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 # _SHIFTS[k] moves every letter k places forward (k = 0 leaves the text as it is).
 _SHIFTS = [str.maketrans(_ALPHABET + _ALPHABET.upper(),
@@ -49,7 +51,7 @@ def decode_shifted(text: str) -> list[str]:
     codes does not reach. One pass over the words, not 25 trial decodings."""
     decoded = []
     for sentence in re.split(r"(?<=[.!?:;])\s+|\n+", text[:5000]):
-        words = [w.lower() for w in _WORD.findall(sentence)]
+        words = [w.lower() for w in _WORD.findall(_TAG.sub(" ", sentence))]
         if len(words) < _CIPHER_MIN_WORDS or _function_word_share(words) >= 0.1:
             continue
         votes: dict[int, int] = {}

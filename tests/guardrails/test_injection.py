@@ -97,6 +97,14 @@ def test_other_languages_and_product_codes_are_not_read_as_ciphers() -> None:
         assert deobfuscate(text) == (text, False), text
 
 
+def test_an_html_table_in_english_is_not_read_as_a_cipher() -> None:
+    """Its repeated tag names ("td" shifted eleven back is "is") must not outvote the words."""
+    rows = "".join(f"<tr><td>{team}</td><td>{seats}</td></tr>" for team, seats in
+                   [("Berlin", 12), ("Lisbon", 9), ("Osaka", 30), ("Quito", 4), ("Accra", 7), ("Perth", 15)])
+    text = f"Our seat count per office: <table><tr><td>Office</td><td>Seats</td></tr>{rows}</table>"
+    assert deobfuscate(text) == (text, False)
+
+
 def test_tag_characters_are_decoded_not_dropped() -> None:
     assert deobfuscate("refund please" + _tag_characters("hidden")) == ("refund please\nhidden", True)
     assert deobfuscate("refund please") == ("refund please", False)
