@@ -35,8 +35,9 @@ def no_network() -> Iterator[None]:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep the live Request Tracker tests on one xdist worker: the RT poller some of them run reads every
-    ticket changed since its cursor, so another test's tickets must not change meanwhile."""
+    """Keep the live Request Tracker tests on one xdist worker: RT posts every ticket's webhooks to one
+    receiver port, and the poller some of them run reads every ticket changed since its cursor, so another
+    test's tickets must not change meanwhile."""
     for item in items:
         if "rt_env" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("request_tracker"))
