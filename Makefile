@@ -46,8 +46,9 @@ eval-all: $(STAMP) ## train and evaluate every bundled pack against its SLOs; fa
 			> /dev/null || status=1; \
 	done; exit $$status
 
+# In parallel, one worker per core; the live Request Tracker tests share one (tests/conftest.py says why).
 test: $(STAMP) ## set up and run the whole test suite (live services skip unless TRIAGE_REQUIRE_LIVE=1)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 lint: $(STAMP) ## ruff, mypy (strict on agent/, integrations/, guardrails/) and hadolint on the Dockerfile
 	$(BIN)/ruff check .
